@@ -1,0 +1,77 @@
+/*
+ * tree.h - the mounted tree as a pure data structure (no FUSE types).
+ *
+ * Built once from an archive: root, the summary report, one directory per
+ * account, nested folder directories, one file per entry.  The same tree is
+ * written by --extract and served by the mount, so both show the same names,
+ * sizes, contents and times.  Inode numbers are node indexes + 1 (the root
+ * is 1, FUSE_ROOT_ID): deterministic, hence stable across remounts of the
+ * same export.
+ */
+#ifndef CCMFS_TREE_H
+#define CCMFS_TREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "ccm.h"
+
+#define TREE_ROOT 1
+#define TREE_REPORT_NAME "ccmailfs-report.txt"
+
+enum tree_kind { TREE_DIR, TREE_ENTRY, TREE_REPORT };
+
+struct tree_node {
+	uint32_t parent;	/* inode of the parent (root: itself) */
+	uint32_t name;		/* offset into the name pool */
+	uint32_t first;		/* directories: first index into children */
+	uint32_t nchildren;
+	uint32_t nsubdirs;
+	uint32_t entry;		/* TREE_ENTRY: archive entry index */
+	uint8_t kind;		/* enum tree_kind */
+	uint64_t size;
+	int64_t mtime;
+};
+
+struct tree {
+	const struct ccm_archive *a;
+	struct tree_node *nodes;	/* nodes[ino - 1] */
+	size_t nnodes, nodecap;
+	uint32_t *children;		/* inodes, grouped by directory */
+	uint32_t *hash;			/* open addressing: inode or 0 */
+	size_t hashcap;
+	struct ccm_buf names;
+	struct ccm_buf report;		/* the summary report's bytes */
+	uint64_t total_size;		/* sum of file sizes (statfs) */
+	uint64_t nfiles, ndirs;
+	uint32_t *entry_ino;		/* archive entry -> inode */
+};
+
+/* Build the tree of a.  The report text is taken from report (copied). */
+int tree_build(struct tree **out, const struct ccm_archive *a);
+/* Set the report file's content (after tree_build: it names tree paths). */
+int tree_set_report(struct tree *t, const char *p, size_t n);
+void tree_free(struct tree *t);
+
+/* NULL for an inode that does not exist. */
+const struct tree_node *tree_node(const struct tree *t, uint64_t ino);
+const char *tree_name(const struct tree *t, uint64_t ino);
+/* 0 and *ino, or -ENOENT / -ENOTDIR. */
+int tree_lookup(const struct tree *t, uint64_t parent, const char *name,
+		size_t len, uint64_t *ino);
+/* Child number i of directory ino (0-based), or 0 past the end. */
+uint64_t tree_child(const struct tree *t, uint64_t ino, size_t i);
+/* Attributes: mode 0444/0555, nlink, size, times; uid/gid left 0. */
+int tree_stat(const struct tree *t, uint64_t ino, struct stat *st);
+/* The whole content of a file, appended to out.  -EISDIR for directories. */
+int tree_read(const struct tree *t, uint64_t ino, struct ccm_buf *out);
+/* Path of ino relative to the root ("" for the root), appended to out. */
+void tree_path(const struct tree *t, uint64_t ino, struct ccm_buf *out);
+/* Inode of archive entry i (0 if none). */
+uint64_t tree_entry_ino(const struct tree *t, size_t i);
+
+/* Name rules (exposed for tests): append a clean name component. */
+void tree_clean_name(const char *in, size_t n, size_t max, struct ccm_buf *out);
+
+#endif

@@ -1,0 +1,535 @@
+/*
+ * archive.c - every source scanned into one index of entries.
+ *
+ * The only eager work of a mount: scan each file once, and for each message
+ * parse it (bounded), summarise it (date, subject, folder) and measure its
+ * .eml with the renderer in count-only mode, so that stat sizes are exact
+ * before any read.  Accounts follow SPEC 1.2: one per file by default,
+ * switched by in-file markers, merged by name across files.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ccm.h"
+
+struct build {
+	struct ccm_archive *a;
+	uint32_t file;
+	uint32_t account;	/* current account of this file */
+	uint32_t last_folder;	/* folder of the previous message, per file */
+	uint64_t cursor_off, cursor_line;	/* incremental line count */
+	uint64_t expect_off;	/* coverage: where the next segment starts */
+	struct ccm_summary sum;
+	struct ccm_buf meas;
+	struct ccm_warnlist wl;
+	struct ccm_buf tmp;
+};
+
+static int grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	size_t ncap;
+	void *np;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	np = realloc(*arr, ncap * elem);
+	if (!np)
+		return -ENOMEM;
+	*arr = np;
+	*cap = ncap;
+	return 0;
+}
+
+static uint32_t pool_add(struct ccm_archive *a, const char *s, size_t n)
+{
+	uint32_t off = (uint32_t)a->pool.len;
+
+	ccm_buf_put(&a->pool, s, n);
+	ccm_buf_putc(&a->pool, '\0');
+	return off;
+}
+
+const char *ccm_archive_str(const struct ccm_archive *a, uint32_t off)
+{
+	return a->pool.p ? a->pool.p + off : "";
+}
+
+static uint64_t count_lines(const char *d, uint64_t from, uint64_t to)
+{
+	const char *p = d + from, *e = d + to;
+	uint64_t n = 0;
+
+	while (p < e) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		const char *cr = memchr(p, '\r', (size_t)((nl ? nl : e) - p));
+
+		/* CR-only line ends (CCQ-26) count as lines too. */
+		while (cr) {
+			if (cr + 1 < e && cr[1] == '\n')
+				break;
+			n++;
+			p = cr + 1;
+			cr = memchr(p, '\r', (size_t)((nl ? nl : e) - p));
+		}
+		if (!nl)
+			break;
+		n++;
+		p = nl + 1;
+	}
+	return n;
+}
+
+uint64_t ccm_archive_line(const struct ccm_archive *a, uint32_t f,
+			  uint64_t off)
+{
+	const struct ccm_file *file = &a->files[f];
+
+	if (off > file->size)
+		off = file->size;
+	return 1 + (file->data ? count_lines(file->data, 0, off) : 0);
+}
+
+static uint64_t line_at(struct build *b, uint64_t off)
+{
+	const struct ccm_file *f = &b->a->files[b->file];
+
+	if (off < b->cursor_off)
+		return ccm_archive_line(b->a, b->file, off);
+	b->cursor_line += count_lines(f->data, b->cursor_off, off);
+	b->cursor_off = off;
+	return b->cursor_line;
+}
+
+static int find_account(struct ccm_archive *a, const char *name, size_t n,
+			uint32_t *out)
+{
+	size_t i;
+
+	for (i = 0; i < a->naccounts; i++) {
+		const char *s = ccm_archive_str(a, a->accounts[i].name);
+
+		if (strlen(s) == n && memcmp(s, name, n) == 0) {
+			*out = (uint32_t)i;
+			return 0;
+		}
+	}
+	if (grow((void **)&a->accounts, &a->acccap, a->naccounts,
+		 sizeof(*a->accounts)))
+		return -ENOMEM;
+	memset(&a->accounts[a->naccounts], 0, sizeof(a->accounts[0]));
+	a->accounts[a->naccounts].name = pool_add(a, name, n);
+	*out = (uint32_t)a->naccounts++;
+	return 0;
+}
+
+static int add_entry(struct build *b, struct ccm_entry **out)
+{
+	struct ccm_archive *a = b->a;
+
+	if (grow((void **)&a->entries, &a->entcap, a->nentries,
+		 sizeof(*a->entries)))
+		return -ENOMEM;
+	*out = &a->entries[a->nentries++];
+	memset(*out, 0, sizeof(**out));
+	(*out)->file = b->file;
+	(*out)->account = b->account;
+	(*out)->ordinal = ++a->accounts[b->account].nmsg +
+			  a->accounts[b->account].nerr;
+	(*out)->warn_first = (uint32_t)a->warns.n;
+	return 0;
+}
+
+/* The text of an error entry: explanation, then the raw bytes. */
+static void render_error(const struct ccm_archive *a, const struct ccm_entry *e,
+			 struct ccm_buf *out)
+{
+	const struct ccm_file *f = &a->files[e->file];
+	const char *nl = a->opt.crlf ? "\r\n" : "\n";
+
+	ccm_buf_printf(out, "ccmailfs could not read this entry as a message.%s%s",
+		       nl, nl);
+	ccm_buf_printf(out, "Source:  %s%s", f->name, nl);
+	ccm_buf_printf(out, "Offset:  %llu (line %llu)%s",
+		       (unsigned long long)e->off, (unsigned long long)e->line,
+		       nl);
+	ccm_buf_printf(out, "Length:  %llu bytes%s", (unsigned long long)e->len,
+		       nl);
+	ccm_buf_printf(out, "Account: %s%s",
+		       ccm_archive_str(a, a->accounts[e->account].name), nl);
+	ccm_buf_printf(out, "Problem: %s%s", ccm_reason_text(e->reason), nl);
+	ccm_buf_printf(out,
+		       "Action:  the raw bytes are kept below, unchanged; no "
+		       "message was made of them.%s%s",
+		       nl, nl);
+	ccm_buf_printf(out, "--- raw bytes follow (%llu) ---%s",
+		       (unsigned long long)e->len, nl);
+	if (!out->count_only)
+		ccm_buf_put(out, f->data + e->off, (size_t)e->len);
+	else
+		out->len += (size_t)e->len;
+}
+
+static int on_error(struct build *b, const struct ccm_seg *g)
+{
+	struct ccm_archive *a = b->a;
+	struct ccm_entry *e;
+	int err;
+
+	err = add_entry(b, &e);
+	if (err)
+		return err;
+	/* add_entry counted it as a message; it is an error entry. */
+	a->accounts[b->account].nmsg--;
+	a->accounts[b->account].nerr++;
+	e->kind = CCM_ENTRY_ERROR;
+	e->reason = (uint8_t)g->reason;
+	e->off = g->off;
+	e->len = g->len;
+	e->mtime = a->files[b->file].mtime;
+	e->folder = b->last_folder;
+	e->subject = 0;
+	e->line = line_at(b, g->off);
+	ccm_buf_clear(&b->meas);
+	render_error(a, e, &b->meas);
+	e->size = b->meas.len;
+	a->stats[b->file].nerr++;
+	return 0;
+}
+
+static int on_message(struct build *b, const struct ccm_seg *g,
+		      const struct ccm_msg *m)
+{
+	struct ccm_archive *a = b->a;
+	struct ccm_render_ctx rc;
+	struct ccm_entry *e;
+	size_t i, nattach = 0;
+	int err;
+
+	err = add_entry(b, &e);
+	if (err)
+		return err;
+	e->kind = CCM_ENTRY_MESSAGE;
+	e->off = g->off;
+	e->len = g->len;
+	err = ccm_msg_summarize(&a->opt, m, a->files[b->file].mtime, &b->sum);
+	if (err)
+		return err;
+	e->mtime = b->sum.mtime;
+	e->date_ok = (uint8_t)b->sum.date_ok;
+	e->subject = pool_add(a, b->sum.subject.p ? b->sum.subject.p : "",
+			      b->sum.subject.len);
+	if (b->sum.folder.len)
+		e->folder = pool_add(a, b->sum.folder.p, b->sum.folder.len);
+	else
+		e->folder = 0;	/* pool offset 0 is always "" */
+	b->last_folder = e->folder;
+
+	memset(&rc, 0, sizeof(rc));
+	rc.opt = &a->opt;
+	rc.source_name = a->files[b->file].name;
+	rc.account = ccm_archive_str(a, a->accounts[b->account].name);
+	rc.ordinal = e->ordinal;
+	rc.fallback_mtime = a->files[b->file].mtime;
+	ccm_buf_clear(&b->meas);
+	b->wl.n = 0;
+	err = ccm_eml_render(&rc, m, &b->meas, &b->wl);
+	if (err)
+		return err;
+	e->size = b->meas.len;
+	for (i = 0; i < m->nitems; i++)
+		if (m->items[i].kind != CCM_ITEM_TEXT)
+			nattach++;
+	e->nattach = (uint16_t)(nattach > 65535 ? 65535 : nattach);
+	a->nattach += nattach;
+	for (i = 0; i < b->wl.n; i++)
+		ccm_warn(&a->warns, b->wl.w[i].code, b->wl.w[i].a,
+			 b->wl.w[i].b);
+	e->nwarn = (uint32_t)b->wl.n;
+	if (e->nwarn)
+		e->line = line_at(b, g->off);
+	a->stats[b->file].nmsg++;
+	return a->pool.oom ? -ENOMEM : 0;
+}
+
+static int on_segment(void *ctx, const struct ccm_seg *g,
+		      const struct ccm_msg *m)
+{
+	struct build *b = ctx;
+	struct ccm_archive *a = b->a;
+	struct ccm_file_stats *st = &a->stats[b->file];
+	int err = 0;
+
+	/* Coverage is measured, not assumed: segments must tile the file. */
+	if (g->off > b->expect_off)
+		st->gaps += g->off - b->expect_off;
+	else if (g->off < b->expect_off)
+		st->overlaps += b->expect_off - g->off;
+	b->expect_off = g->off + g->len;
+	st->bytes[g->kind] += g->len;
+
+	switch (g->kind) {
+	case CCM_SEG_MESSAGE:
+		err = on_message(b, g, m);
+		break;
+	case CCM_SEG_ERROR:
+		err = on_error(b, g);
+		break;
+	case CCM_SEG_MARKER:
+		ccm_buf_clear(&b->tmp);
+		err = ccm_cp_to_utf8(&a->opt, g->name.p, g->name.len, &b->tmp,
+				     NULL);
+		if (!err)
+			err = find_account(a, b->tmp.p ? b->tmp.p : "",
+					   b->tmp.len, &b->account);
+		b->last_folder = 0;
+		/* fall through */
+	case CCM_SEG_NOISE:
+		if (!err && !grow((void **)&a->notes, &a->notecap, a->nnotes,
+				  sizeof(*a->notes))) {
+			struct ccm_note *n = &a->notes[a->nnotes++];
+
+			n->file = b->file;
+			n->kind = (uint8_t)g->kind;
+			n->off = g->off;
+			n->len = g->len;
+			st->nnotes++;
+		}
+		break;
+	case CCM_SEG_PAD:
+		break;
+	}
+	return err;
+}
+
+static const char *default_account(const struct ccm_archive *a,
+				   const char *name, size_t *len, int lone)
+{
+	const char *dot;
+
+	if (lone && a->opt.account && *a->opt.account) {
+		*len = strlen(a->opt.account);
+		return a->opt.account;
+	}
+	dot = strrchr(name, '.');
+	*len = dot && dot != name ? (size_t)(dot - name) : strlen(name);
+	return name;
+}
+
+static int add_bad(struct ccm_archive *a, const char *path, int err)
+{
+	struct ccm_bad_source *nb;
+
+	nb = realloc(a->bad, (a->nbad + 1) * sizeof(*a->bad));
+	if (!nb)
+		return -ENOMEM;
+	a->bad = nb;
+	a->bad[a->nbad].path = strdup(path);
+	a->bad[a->nbad].err = err;
+	a->nbad++;
+	return 0;
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Expand directories into their regular files, sorted by name. */
+static int expand(struct ccm_archive *a, const char *const *paths, size_t n,
+		  char ***out, size_t *nout)
+{
+	char **list = NULL;
+	size_t cnt = 0, cap = 0, i;
+	struct stat st;
+
+	for (i = 0; i < n; i++) {
+		DIR *dir;
+		struct dirent *de;
+		char **names = NULL;
+		size_t nn = 0, ncap = 0, j;
+
+		if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+			dir = opendir(paths[i]);
+			if (!dir) {
+				if (add_bad(a, paths[i], -errno))
+					goto oom;
+				continue;
+			}
+			while ((de = readdir(dir))) {
+				char *full;
+				struct stat fst;
+
+				if (de->d_name[0] == '.')
+					continue;
+				if (asprintf(&full, "%s/%s", paths[i],
+					     de->d_name) < 0)
+					break;
+				if (stat(full, &fst) == 0 && !S_ISREG(fst.st_mode)) {
+					free(full);
+					continue;
+				}
+				if (grow((void **)&names, &ncap, nn,
+					 sizeof(*names))) {
+					free(full);
+					break;
+				}
+				names[nn++] = full;
+			}
+			closedir(dir);
+			qsort(names, nn, sizeof(*names), cmp_str);
+		} else {
+			if (grow((void **)&names, &ncap, nn, sizeof(*names)))
+				goto oom;
+			names[nn++] = strdup(paths[i]);
+		}
+		for (j = 0; j < nn; j++) {
+			if (grow((void **)&list, &cap, cnt, sizeof(*list)))
+				goto oom;
+			list[cnt++] = names[j];
+		}
+		free(names);
+	}
+	*out = list;
+	*nout = cnt;
+	return 0;
+oom:
+	for (i = 0; i < cnt; i++)
+		free(list[i]);
+	free(list);
+	return -ENOMEM;
+}
+
+int ccm_archive_open(struct ccm_archive **out, const char *const *paths,
+		     size_t npaths, const struct ccm_options *o)
+{
+	struct ccm_archive *a;
+	struct build b;
+	char **list = NULL;
+	size_t nlist = 0, i;
+	int err;
+
+	*out = NULL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->opt = *o;
+	ccm_buf_init(&a->pool);
+	pool_add(a, "", 0);
+	err = expand(a, paths, npaths, &list, &nlist);
+	if (err)
+		goto fail;
+	a->files = calloc(nlist ? nlist : 1, sizeof(*a->files));
+	a->stats = calloc(nlist ? nlist : 1, sizeof(*a->stats));
+	if (!a->files || !a->stats) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	memset(&b, 0, sizeof(b));
+	ccm_summary_init(&b.sum);
+	ccm_buf_init(&b.meas);
+	b.meas.count_only = 1;
+	ccm_buf_init(&b.tmp);
+	for (i = 0; i < nlist && !err; i++) {
+		struct ccm_file *f = &a->files[a->nfiles];
+		const char *acc;
+		size_t acclen;
+
+		err = ccm_file_open(f, list[i]);
+		if (err) {
+			err = add_bad(a, list[i], err);
+			continue;
+		}
+		if (f->mtime > a->newest_mtime)
+			a->newest_mtime = f->mtime;
+		b.a = a;
+		b.file = (uint32_t)a->nfiles++;
+		b.last_folder = 0;
+		b.cursor_off = 0;
+		b.cursor_line = 1;
+		b.expect_off = 0;
+		acc = default_account(a, f->name, &acclen, nlist == 1);
+		err = find_account(a, acc, acclen, &b.account);
+		if (!err)
+			err = ccm_scan(f, on_segment, &b);
+		if (!err && b.expect_off != f->size)
+			a->stats[b.file].gaps += f->size - b.expect_off;
+	}
+	ccm_summary_release(&b.sum);
+	ccm_buf_release(&b.meas);
+	ccm_buf_release(&b.tmp);
+	ccm_warnlist_release(&b.wl);
+	for (i = 0; i < nlist; i++)
+		free(list[i]);
+	free(list);
+	if (!err && a->pool.oom)
+		err = -ENOMEM;
+	if (err)
+		goto fail;
+	*out = a;
+	return 0;
+fail:
+	ccm_archive_free(a);
+	return err;
+}
+
+void ccm_archive_free(struct ccm_archive *a)
+{
+	size_t i;
+
+	if (!a)
+		return;
+	for (i = 0; i < a->nfiles; i++)
+		ccm_file_close(&a->files[i]);
+	for (i = 0; i < a->nbad; i++)
+		free(a->bad[i].path);
+	free(a->bad);
+	free(a->files);
+	free(a->stats);
+	free(a->entries);
+	free(a->accounts);
+	free(a->notes);
+	ccm_warnlist_release(&a->warns);
+	ccm_buf_release(&a->pool);
+	free(a);
+}
+
+int ccm_archive_render(const struct ccm_archive *a, size_t i,
+		       struct ccm_buf *out)
+{
+	const struct ccm_entry *e = &a->entries[i];
+	const struct ccm_file *f = &a->files[e->file];
+	struct ccm_render_ctx rc;
+	struct ccm_msg m;
+	size_t start = out->len;
+	int err;
+
+	if (e->kind == CCM_ENTRY_ERROR) {
+		render_error(a, e, out);
+	} else {
+		ccm_msg_init(&m);
+		err = ccm_msg_parse(f, e->off, e->len, &m);
+		if (!err) {
+			memset(&rc, 0, sizeof(rc));
+			rc.opt = &a->opt;
+			rc.source_name = f->name;
+			rc.account = ccm_archive_str(a,
+						     a->accounts[e->account].name);
+			rc.ordinal = e->ordinal;
+			rc.fallback_mtime = f->mtime;
+			err = ccm_eml_render(&rc, &m, out, NULL);
+		}
+		ccm_msg_release(&m);
+		if (err)
+			return err;
+	}
+	if (out->oom)
+		return -ENOMEM;
+	/* The size promised by stat must hold; never serve a partial file. */
+	if (out->len - start != e->size)
+		return -CCM_E_CHANGED;
+	return 0;
+}

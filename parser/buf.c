@@ -1,0 +1,117 @@
+/*
+ * buf.c - growable byte buffer with a count-only mode.
+ *
+ * Allocation failure is sticky (b->oom) instead of fatal, because the buffer
+ * is used inside a long-lived daemon: callers check oom once at the end.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccm.h"
+
+void ccm_buf_init(struct ccm_buf *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void ccm_buf_release(struct ccm_buf *b)
+{
+	int count_only = b->count_only;
+
+	free(b->p);
+	ccm_buf_init(b);
+	b->count_only = count_only;
+}
+
+void ccm_buf_clear(struct ccm_buf *b)
+{
+	b->len = 0;
+	b->oom = 0;
+}
+
+static int buf_grow(struct ccm_buf *b, size_t extra)
+{
+	size_t need, cap;
+	char *np;
+
+	if (b->oom)
+		return -1;
+	if (extra > SIZE_MAX - b->len - 1) {
+		b->oom = 1;
+		return -1;
+	}
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	np = realloc(b->p, cap);
+	if (!np) {
+		b->oom = 1;
+		return -1;
+	}
+	b->p = np;
+	b->cap = cap;
+	return 0;
+}
+
+void ccm_buf_put(struct ccm_buf *b, const void *p, size_t n)
+{
+	if (b->count_only) {
+		b->len += n;
+		return;
+	}
+	if (n == 0 || buf_grow(b, n))
+		return;
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+void ccm_buf_putc(struct ccm_buf *b, char c)
+{
+	if (b->count_only) {
+		b->len++;
+		return;
+	}
+	if (buf_grow(b, 1))
+		return;
+	b->p[b->len++] = c;
+}
+
+void ccm_buf_puts(struct ccm_buf *b, const char *s)
+{
+	ccm_buf_put(b, s, strlen(s));
+}
+
+void ccm_buf_printf(struct ccm_buf *b, const char *fmt, ...)
+{
+	char small[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small) || b->count_only) {
+		ccm_buf_put(b, small, (size_t)n);
+		return;
+	}
+	if (buf_grow(b, (size_t)n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+const char *ccm_buf_cstr(struct ccm_buf *b)
+{
+	if (b->count_only || buf_grow(b, 0) || !b->p)
+		return "";
+	b->p[b->len] = '\0';
+	return b->p;
+}

@@ -1,0 +1,430 @@
+/*
+ * ccm.h - the cc:Mail export parser and .eml renderer (libccm).
+ *
+ * This is the only header the rest of ccmailfs includes from parser/.  It
+ * knows nothing of FUSE.  Ownership rule, stated once: every struct ccm_slice
+ * handed out by this library borrows from the mapped export file and stays
+ * valid until ccm_archive_free() (or ccm_file_close()) of that file.
+ * Anything normalised (code page conversion, rendered .eml) goes into a
+ * struct ccm_buf that the caller owns and frees with ccm_buf_release().
+ *
+ * Error currency: functions return int, 0 on success, -errno for system
+ * failures, or -CCM_E_* for format/limit problems (values above any errno).
+ */
+#ifndef CCM_H
+#define CCM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CCM_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- errors */
+
+#define CCM_ERRORS(X)                                                        \
+	X(FORMAT, "not a cc:Mail export or broken structure")                \
+	X(TRUNCATED, "file ends inside a message")                           \
+	X(LIMIT, "value exceeds a limit")                                    \
+	X(EMPTY, "no cc:Mail messages found")                                \
+	X(OPTION, "bad option value")                                        \
+	X(CHANGED, "the export file changed while in use")
+
+enum {
+	CCM_E_BASE = 1024,
+#define X(name, text) CCM_E_##name,
+	CCM_ERRORS(X)
+#undef X
+	CCM_E_LAST
+};
+
+/* Text for a negative return value of any ccm_* function. */
+const char *ccm_strerror(int err);
+
+/* ---------------------------------------------------------------- slices */
+
+struct ccm_slice {
+	const char *p;
+	size_t len;
+};
+
+/* --------------------------------------------------------------- buffers */
+
+/*
+ * Growable byte buffer.  When count_only is set, appends only advance len
+ * (nothing is stored, p may stay NULL): this is how an .eml is measured with
+ * exactly the code that renders it.
+ */
+struct ccm_buf {
+	char *p;
+	size_t len;
+	size_t cap;
+	int count_only;
+	int oom;	/* sticky: an allocation failed, content is incomplete */
+};
+
+void ccm_buf_init(struct ccm_buf *b);
+void ccm_buf_release(struct ccm_buf *b);	/* frees, back to init state */
+void ccm_buf_clear(struct ccm_buf *b);		/* len = 0, keeps memory */
+void ccm_buf_put(struct ccm_buf *b, const void *p, size_t n);
+void ccm_buf_putc(struct ccm_buf *b, char c);
+void ccm_buf_puts(struct ccm_buf *b, const char *s);
+void ccm_buf_printf(struct ccm_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* NUL-terminate (not counted in len); returns b->p or "" when empty. */
+const char *ccm_buf_cstr(struct ccm_buf *b);
+
+/* --------------------------------------------------------------- options */
+
+enum ccm_dateorder { CCM_DATE_MDY, CCM_DATE_DMY, CCM_DATE_YMD };
+
+struct ccm_domain_map {
+	char *po;	/* post office name, compared case-insensitively */
+	char *domain;	/* replaces "<po>.ccmail.invalid" */
+};
+
+struct ccm_options {
+	int codepage;			/* 437, 850 (default), 1252, 932, ... */
+	int tz_set;			/* 0: Date: uses -0000 (unknown zone) */
+	int tz_minutes;			/* offset east of UTC when tz_set */
+	enum ccm_dateorder dateorder;	/* default mdy (EXPORT /DATE/1) */
+	const char *account;		/* -o account=: name for a lone file */
+	int crlf;			/* 1: .eml lines end in CRLF, else LF */
+	struct ccm_domain_map *domains;
+	size_t ndomains;
+};
+
+void ccm_options_init(struct ccm_options *o);
+/* Parse one "key=value" or "key" option (codepage, tz, dateorder, account,
+ * crlf, domain).  Returns 0, 1 if the key is not ours, or -CCM_E_OPTION
+ * (with a message in err). */
+int ccm_options_set(struct ccm_options *o, const char *kv, char *err,
+		    size_t errlen);
+void ccm_options_release(struct ccm_options *o);
+
+/* ---------------------------------------------------------- source files */
+
+struct ccm_file {
+	char *path;		/* as given */
+	char *name;		/* base name, used in X-CcMail-Source */
+	const char *data;	/* mapping (NULL when size == 0) */
+	uint64_t size;
+	int64_t mtime;		/* seconds since the epoch */
+	int fd;
+};
+
+/* Map a file read-only.  -errno on failure; a directory gives -EISDIR. */
+int ccm_file_open(struct ccm_file *f, const char *path);
+void ccm_file_close(struct ccm_file *f);
+
+/* ------------------------------------------------------------- warnings */
+
+/*
+ * Recoveries the parser or renderer applied.  Each becomes one
+ * X-CcMail-Warning: header and one line in the report.  The text may use
+ * %a and %b for the two numeric arguments.
+ */
+#define CCM_WARNINGS(X)                                                      \
+	X(MSG_SIZE_BLANK, "message size is blank (CCQ-2); end found by scanning") \
+	X(MSG_SIZE_BAD, "message size %a does not fit (CCQ-4); end found by scanning") \
+	X(CONTENTS_SIZE_BLANK, "contents size is blank (CCQ-2)")            \
+	X(CONTENTS_SIZE_BAD, "contents size %a does not match the items (CCQ-4)") \
+	X(ITEM_SIZE_BLANK, "item %a size is blank (CCQ-2); end found by scanning") \
+	X(ITEM_SIZE_BAD, "item %a size %b does not fit (CCQ-4); end found by scanning") \
+	X(ITEM_SIZE_OFF, "item %a size is off by %b bytes (CCQ-1/CCQ-4)")  \
+	X(RUN_ON, "block not followed by a line end at offset %a (CCQ-1)")  \
+	X(NO_CONTENTS, "no Contents: line (CCQ-5); lines after the header kept as body") \
+	X(STRAY_LINE, "header line without a token at offset %a kept as X-CcMail-Stray") \
+	X(TRUNCATED, "message ends at end of file (truncated?)")            \
+	X(DATE_MISSING, "no Date: line; the export file's time is used")    \
+	X(DATE_INVALID, "date is not valid (CCQ-8); kept in X-CcMail-Date, the export file's time is used") \
+	X(DATE_SWAPPED, "day and month swapped to make the date valid (CCQ-11)") \
+	X(DATE_1900, "year 1900 is probably a Y2K bug (CCQ-9)")             \
+	X(CHARSET, "%a bytes not valid in code page %b, read as Latin-1 (CCQ-27)") \
+	X(CONTROL, "%a highlight/control bytes removed from text (CCQ-24)") \
+	X(ADDR_NONAME, "recipient without a user name (CCQ-16)")            \
+	X(ADDR_ODD, "address not understood, kept as a name (CCQ-19)")      \
+	X(EMPTY_ITEM, "%a zero-length item(s) (CCQ-7)")                   \
+	X(TRAILING, "bytes at offset %a that are not an item kept as text (CCQ-6)")
+
+enum ccm_warning_code {
+#define X(name, text) CCM_W_##name,
+	CCM_WARNINGS(X)
+#undef X
+	CCM_W_COUNT
+};
+
+struct ccm_warning {
+	enum ccm_warning_code code;
+	int64_t a, b;
+};
+
+struct ccm_warnlist {
+	struct ccm_warning *w;
+	size_t n, cap;
+};
+
+void ccm_warn(struct ccm_warnlist *wl, enum ccm_warning_code code,
+	      int64_t a, int64_t b);
+void ccm_warnlist_release(struct ccm_warnlist *wl);
+/* Append the text of w (ASCII, no line end) to out. */
+void ccm_warning_format(const struct ccm_warning *w, struct ccm_buf *out);
+
+/* -------------------------------------------------------------- messages */
+
+struct ccm_header {
+	struct ccm_slice name;	/* token without ':' and surrounding blanks */
+	struct ccm_slice value;	/* after ": ", without line end */
+	uint64_t off;		/* file offset of the line */
+};
+
+enum ccm_item_kind {
+	CCM_ITEM_TEXT,
+	CCM_ITEM_FILE,
+	CCM_ITEM_FAX,
+	CCM_ITEM_GRAPHICS,
+	CCM_ITEM_SOUND,
+	CCM_ITEM_MESSAGE,
+	CCM_ITEM_OTHER,		/* any other word: an attachment (CCQ-6) */
+};
+
+struct ccm_item {
+	enum ccm_item_kind kind;
+	struct ccm_slice word;		/* "Text", "File", "Widget", ... */
+	struct ccm_slice title;		/* text after "item:", trimmed; may be empty */
+	struct ccm_slice payload;	/* the item's bytes, exact */
+	uint64_t off;			/* file offset of the item line */
+};
+
+/*
+ * One parsed message.  All slices borrow from the file mapping.
+ * body_lines: when Contents: is missing (CCQ-5), the non-header lines that
+ * followed the header, to be rendered as the body text.
+ */
+struct ccm_msg {
+	uint64_t off, len;		/* the message's bytes in the file */
+	struct ccm_header *hdr;
+	size_t nhdr, hdrcap;
+	struct ccm_item *items;
+	size_t nitems, itemcap;
+	struct ccm_slice stray;		/* unused; see STRAY_LINE headers */
+	int has_contents;
+	struct ccm_warnlist warn;	/* parse-time recoveries */
+};
+
+void ccm_msg_init(struct ccm_msg *m);
+void ccm_msg_release(struct ccm_msg *m);
+/*
+ * Parse the message occupying exactly [off, off+len) of f, as found by the
+ * scanner.  Deterministic: the same bytes give the same result.  Returns 0
+ * or -ENOMEM.
+ */
+int ccm_msg_parse(const struct ccm_file *f, uint64_t off, uint64_t len,
+		  struct ccm_msg *m);
+/* First header named name (case-insensitive), or NULL. */
+const struct ccm_header *ccm_msg_header(const struct ccm_msg *m,
+					const char *name);
+
+/* ------------------------------------------------------------- scanning */
+
+enum ccm_seg_kind {
+	CCM_SEG_MESSAGE,	/* a message (possibly damaged, with warnings) */
+	CCM_SEG_ERROR,		/* not a message: becomes an error entry */
+	CCM_SEG_PAD,		/* blank lines, line ends, Ctrl-Z (CCQ-25) */
+	CCM_SEG_MARKER,		/* account marker line (CCQ-35, SPEC 1.2) */
+	CCM_SEG_NOISE,		/* EXPORT console output (CCQ-35) */
+};
+
+#define CCM_REASONS(X)                                                       \
+	X(JUNK, "bytes between messages that are not a message")             \
+	X(NO_HEADER, "a Message: line without any header or Contents: line") \
+	X(AFTER_MESSAGE, "bytes after a message whose sizes all agree, before the next token")
+
+enum ccm_reason {
+#define X(name, text) CCM_R_##name,
+	CCM_REASONS(X)
+#undef X
+	CCM_R_COUNT
+};
+
+const char *ccm_reason_text(int reason);
+
+/*
+ * One segment of a file.  Consecutive segments are contiguous and cover the
+ * whole file: that is the byte-coverage guarantee (SPEC 1.3).
+ */
+struct ccm_seg {
+	uint64_t off, len;
+	enum ccm_seg_kind kind;
+	int reason;		/* CCM_SEG_ERROR: enum ccm_reason */
+	struct ccm_slice name;	/* CCM_SEG_MARKER: the account name (raw) */
+};
+
+/*
+ * Called for every segment in file order.  For CCM_SEG_MESSAGE, m is the
+ * canonical parse of the segment (valid only during the call).  A non-zero
+ * return stops the scan and is returned by ccm_scan.
+ */
+typedef int (*ccm_scan_fn)(void *ctx, const struct ccm_seg *seg,
+			   const struct ccm_msg *m);
+
+/* Scan a whole file in one pass.  Returns 0, -ENOMEM, or fn's value. */
+int ccm_scan(const struct ccm_file *f, ccm_scan_fn fn, void *ctx);
+
+/* ------------------------------------------------- decoding and summary */
+
+/*
+ * Convert text in the DOS code page o->codepage to UTF-8, appending to out.
+ * Invalid bytes are read as Latin-1; their count is returned in *nbad (may be
+ * NULL).  No line-end or control-byte processing.  Returns 0 or -errno.
+ */
+int ccm_cp_to_utf8(const struct ccm_options *o, const char *p, size_t n,
+		   struct ccm_buf *out, size_t *nbad);
+
+struct ccm_date {
+	int ok;			/* 1: y..sec valid and epoch set */
+	int year, mon, day, hour, min, sec;
+	int64_t epoch;		/* seconds since the epoch, tz applied */
+	int swapped;		/* CCQ-11 day/month swap applied */
+	int y1900;		/* CCQ-9 */
+};
+
+/* Parse a cc:Mail date value (CCQ-8, 9, 11).  Returns 0 when d->ok. */
+int ccm_date_parse(const struct ccm_options *o, const char *p, size_t n,
+		   struct ccm_date *d);
+/* Append an RFC 5322 date ("Tue, 02 Jun 1998 08:39:00 -0000"). */
+void ccm_date_format(const struct ccm_options *o, int64_t epoch,
+		     struct ccm_buf *out);
+
+/*
+ * What the tree needs to name and date a message, without rendering it.
+ * subject and folder are UTF-8, NUL-terminated, owned by the summary
+ * (ccm_summary_release).  folder is the raw Folder: value converted (empty
+ * if none); components are separated by '\\' or '/' as in the export.
+ */
+struct ccm_summary {
+	int64_t mtime;		/* message date, else fallback_mtime */
+	int date_ok;
+	struct ccm_buf subject;
+	struct ccm_buf folder;
+};
+
+void ccm_summary_init(struct ccm_summary *s);
+void ccm_summary_release(struct ccm_summary *s);
+int ccm_msg_summarize(const struct ccm_options *o, const struct ccm_msg *m,
+		      int64_t fallback_mtime, struct ccm_summary *s);
+
+/* ------------------------------------------------------------ rendering */
+
+struct ccm_render_ctx {
+	const struct ccm_options *opt;
+	const char *source_name;	/* file base name for X-CcMail-Source */
+	const char *account;		/* UTF-8 account name */
+	uint64_t ordinal;		/* per-account ordinal (Message-ID) */
+	int64_t fallback_mtime;		/* export file mtime */
+};
+
+/*
+ * Render m as an RFC 5322 / MIME message, appending to out (which may be in
+ * count_only mode: the length is then exactly what a real render writes).
+ * Every recovery applied (parse-time ones from m->warn and render-time ones)
+ * becomes an X-CcMail-Warning: header and, when wl is not NULL, an entry in
+ * wl.  Deterministic byte for byte.  Returns 0 or -ENOMEM.
+ */
+int ccm_eml_render(const struct ccm_render_ctx *rc, const struct ccm_msg *m,
+		   struct ccm_buf *out, struct ccm_warnlist *wl);
+
+/* -------------------------------------------------------------- archive */
+
+/*
+ * An archive is every source file scanned, with its entries (messages and
+ * error entries) assigned to accounts in export order.  It is the index the
+ * tree and the FUSE layer serve from; nothing in it is rendered eagerly
+ * except each message's exact .eml size.
+ */
+enum ccm_entry_kind { CCM_ENTRY_MESSAGE, CCM_ENTRY_ERROR };
+
+struct ccm_entry {
+	uint64_t off, len;	/* bytes in the source file */
+	uint64_t size;		/* exact size of the rendered file */
+	int64_t mtime;		/* message date, else the file's mtime */
+	uint64_t ordinal;	/* 1-based, per account, export order */
+	uint64_t line;		/* line of off, when there are problems */
+	uint32_t file;		/* index into files */
+	uint32_t account;	/* index into accounts */
+	uint32_t subject;	/* pool offset (UTF-8, messages) */
+	uint32_t folder;	/* pool offset: UTF-8 folder, "" = default */
+	uint32_t warn_first;	/* index into warns */
+	uint32_t nwarn;
+	uint16_t nattach;	/* attachments in the .eml */
+	uint8_t kind;		/* enum ccm_entry_kind */
+	uint8_t reason;		/* enum ccm_reason, error entries */
+	uint8_t date_ok;
+};
+
+struct ccm_account {
+	uint32_t name;		/* pool offset, UTF-8 */
+	uint64_t nmsg, nerr;
+};
+
+/* Per source file: bytes by segment kind, for the coverage proof. */
+struct ccm_file_stats {
+	uint64_t bytes[5];	/* indexed by enum ccm_seg_kind */
+	uint64_t nmsg, nerr, nnotes;
+	uint64_t gaps;		/* bytes not covered by any segment (must be 0) */
+	uint64_t overlaps;	/* bytes covered twice (must be 0) */
+};
+
+/* Console lines and markers, listed in the report (not problems). */
+struct ccm_note {
+	uint32_t file;
+	uint8_t kind;		/* CCM_SEG_MARKER or CCM_SEG_NOISE */
+	uint64_t off, len;
+};
+
+struct ccm_bad_source {
+	char *path;
+	int err;		/* -errno or -CCM_E_* */
+};
+
+struct ccm_archive {
+	struct ccm_options opt;		/* copied; pointers borrowed */
+	struct ccm_file *files;
+	struct ccm_file_stats *stats;
+	size_t nfiles;
+	struct ccm_entry *entries;
+	size_t nentries, entcap;
+	struct ccm_account *accounts;
+	size_t naccounts, acccap;
+	struct ccm_warnlist warns;
+	struct ccm_note *notes;
+	size_t nnotes, notecap;
+	struct ccm_bad_source *bad;
+	size_t nbad;
+	struct ccm_buf pool;
+	uint64_t nattach;
+	int64_t newest_mtime;		/* newest source mtime (dirs, report) */
+};
+
+/*
+ * Scan every source (files, or directories of files, in the order given;
+ * directory members in byte order of their names).  Unreadable sources are
+ * listed in a->bad and skipped.  Returns 0 or -ENOMEM; *out is NULL on
+ * failure.  o is copied, the strings it points to must outlive the archive.
+ */
+int ccm_archive_open(struct ccm_archive **out, const char *const *paths,
+		     size_t npaths, const struct ccm_options *o);
+void ccm_archive_free(struct ccm_archive *a);
+const char *ccm_archive_str(const struct ccm_archive *a, uint32_t off);
+/*
+ * Render entry i (an .eml, or the text of an error entry) into out.  The
+ * result is exactly a->entries[i].size bytes, or an error is returned
+ * (-CCM_E_CHANGED when the source no longer matches).
+ */
+int ccm_archive_render(const struct ccm_archive *a, size_t i,
+		       struct ccm_buf *out);
+/* 1-based line number of a byte offset in file f (counts LF, CR, CR LF). */
+uint64_t ccm_archive_line(const struct ccm_archive *a, uint32_t f,
+			  uint64_t off);
+
+#endif
