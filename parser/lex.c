@@ -279,6 +279,16 @@ int lex_header_line(const char *d, size_t p, size_t lim,
 	return 1;
 }
 
+/* Only Ctrl-Z, blanks and line ends from p to lim (CCQ-25 padding).  The
+ * end of a bounded range and the file's trailing padding must validate the
+ * same way, or a re-parse of one message could split it differently. */
+static int only_padding(const char *d, size_t p, size_t lim)
+{
+	while (p < lim && (d[p] == 0x1a || is_blank(d[p]) || is_eolc(d[p])))
+		p++;
+	return p >= lim;
+}
+
 int lex_message_validated(const char *d, size_t p, size_t lim)
 {
 	struct ccm_slice a, b;
@@ -301,7 +311,7 @@ int lex_message_validated(const char *d, size_t p, size_t lim)
 			return 1;
 	}
 	return lex_header_line(d, q, lim, &a, &b) ||
-	       lex_contents_line(d, q, lim);
+	       lex_contents_line(d, q, lim) || only_padding(d, q, lim);
 }
 
 int lex_marker_validated(const char *d, size_t p, size_t lim)
@@ -315,7 +325,7 @@ int lex_marker_validated(const char *d, size_t p, size_t lim)
 	while (q < lim && (lex_blank_line(d, q, lim) || lex_noise_line(d, q, lim) ||
 			   lex_marker_line(d, q, lim, &name)))
 		q = lex_next_line(d, q, lim);
-	return q >= lim || lex_message_line(d, q, lim);
+	return only_padding(d, q, lim) || lex_message_line(d, q, lim);
 }
 
 size_t lex_tail_padding(const char *d, size_t size)

@@ -120,12 +120,15 @@ static size_t run_on_message(const struct walk *w, size_t ls, size_t le)
  * Scan from ps (a line start) for the next token; *pe gets the payload end
  * (the line end before the token belongs to the separator).
  */
-static size_t scan_block(const struct walk *w, size_t ps, size_t *pe)
+static size_t scan_block(const struct walk *w, size_t ps, size_t *pe,
+			 int skip_first)
 {
 	size_t p = ps, e, r;
 
+	/* skip_first: ps is known not to start a block end, or is the
+	 * very token that made us scan; either way, always make progress. */
 	while (p < w->lim && p < w->tail) {
-		if (scan_token_at(w, p)) {
+		if (!(skip_first && p == ps) && scan_token_at(w, p)) {
 			*pe = p - eol_before(w->d, p, ps);
 			return p;
 		}
@@ -313,7 +316,7 @@ static int walk_items(struct walk *w, size_t p, size_t *endp)
 				warn(w, CCM_W_ITEM_SIZE_OFF, (int64_t)idx,
 				     (int64_t)(pe - ps) - (int64_t)sz.value);
 			} else {
-				next = scan_block(w, ps, &pe);
+				next = scan_block(w, ps, &pe, 0);
 				if (sz.state == SZ_BLANK)
 					warn(w, CCM_W_ITEM_SIZE_BLANK,
 					     (int64_t)idx, 0);
@@ -342,7 +345,7 @@ static int walk_items(struct walk *w, size_t p, size_t *endp)
 		     lex_marker_validated(d, p, w->lim)))
 			break;
 		/* Not an item: keep it as text up to the next token. */
-		next = scan_block(w, p, &pe);
+		next = scan_block(w, p, &pe, 1);
 		warn(w, CCM_W_TRAILING, (int64_t)p, 0);
 		word.p = d + p;
 		word.len = 0;
