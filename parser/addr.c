@@ -168,44 +168,49 @@ static void fold_ascii(const char *s, size_t n, const char *keep_chars,
 		out->len--;
 }
 
-/* Local part from a name: "Last, First" gives first.last (SPEC 3). */
-static void local_from_name(const char *s, size_t n, struct ccm_buf *out)
+/*
+ * Local part from a name, after prefix: "Last, First" gives first.last
+ * (SPEC 3).  At most LOCAL_MAX bytes, never empty, dots tidied.
+ */
+static void local_from_name(const char *prefix, const char *s, size_t n,
+			    struct ccm_buf *out)
 {
 	const char *comma = memchr(s, ',', n);
-	size_t start = out->len;
+	size_t start = out->len, i, k;
 
+	ccm_buf_puts(out, prefix);
 	if (comma) {
 		struct ccm_slice first = trim(comma + 1,
 					      n - (size_t)(comma - s) - 1);
 
 		fold_ascii(first.p, first.len, "._-", '.', LOCAL_MAX, out);
-		if (out->len > start)
-			ccm_buf_putc(out, '.');
+		ccm_buf_putc(out, '.');
 		n = (size_t)(comma - s);
 	}
-	fold_ascii(s, n, "._-", '.', LOCAL_MAX - (out->len - start), out);
+	fold_ascii(s, n, "._-", '.', LOCAL_MAX, out);
+	if (out->count_only || out->oom)
+		return;
 	/* '.', '_' and '-' may come from the name itself: tidy the dots. */
-	if (!out->count_only) {
-		size_t i, k = start;
-
-		for (i = start; i < out->len; i++) {
-			if (out->p[i] == '.' &&
-			    (k == start || out->p[k - 1] == '.'))
-				continue;
-			out->p[k++] = out->p[i];
-		}
-		while (k > start && out->p[k - 1] == '.')
-			k--;
-		out->len = k;
+	for (i = start, k = start; i < out->len && k - start < LOCAL_MAX;
+	     i++) {
+		if (out->p[i] == '.' && (k == start || out->p[k - 1] == '.'))
+			continue;
+		out->p[k++] = out->p[i];
 	}
-	if (out->len == start)
+	while (k > start && out->p[k - 1] == '.')
+		k--;
+	out->len = k;
+	if (k == start || (k - start == strlen(prefix) - 1 && *prefix))
+		ccm_buf_puts(out, *prefix ? "." : "unknown");
+	if (out->len == start + strlen(prefix))
 		ccm_buf_puts(out, "unknown");
 }
 
 static int is_atext(int c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+	       (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
 }
 
 static int dot_atom(const char *s, size_t n)
@@ -367,6 +372,28 @@ static int embedded(struct ccm_slice t, struct ccm_addr *a)
 	return 0;
 }
 
+/*
+ * Display names never carry control characters (C0, DEL, C1): readers
+ * refuse CR or LF in an address even when it is RFC 2047 encoded.
+ */
+static void blank_controls(struct ccm_buf *b)
+{
+	unsigned char *u = (unsigned char *)b->p;
+	size_t i;
+
+	if (b->count_only || !u)
+		return;
+	for (i = 0; i < b->len; i++) {
+		if (u[i] < 0x20 || u[i] == 0x7F) {
+			u[i] = ' ';
+		} else if (u[i] == 0xC2 && i + 1 < b->len && u[i + 1] >= 0x80 &&
+			   u[i + 1] <= 0x9F) {
+			u[i] = ' ';
+			u[i + 1] = ' ';
+		}
+	}
+}
+
 int ccm_addr_parse(const struct ccm_options *o, const char *sender_po,
 		   size_t splen, const char *s, size_t n, struct ccm_addr *a)
 {
@@ -413,29 +440,31 @@ int ccm_addr_parse(const struct ccm_options *o, const char *sender_po,
 		   memchr(name.p, ']', name.len)) {
 		/* Looks like an address but is not a valid one. */
 		ccm_buf_put(&a->name, t.p, t.len);
-		local_from_name(name.p, name.len, &a->spec);
+		local_from_name("", name.p, name.len, &a->spec);
 		ccm_buf_putc(&a->spec, '@');
 		a->flags |= CCM_ADDR_ODD;
 	} else if (name.p[0] == '#') {
 		/* CCQ-21: bulletin board; keep the '#' in the name. */
 		put_name(&a->name, name);
-		ccm_buf_puts(&a->spec, "bb.");
-		local_from_name(name.p + 1, name.len - 1, &a->spec);
+		local_from_name("bb.", name.p + 1, name.len - 1, &a->spec);
 		ccm_buf_putc(&a->spec, '@');
 	} else {
 		put_name(&a->name, name);
-		local_from_name(name.p, name.len, &a->spec);
+		local_from_name("", name.p, name.len, &a->spec);
 		ccm_buf_putc(&a->spec, '@');
 	}
 	domain_for_po(o, po, &a->spec);
 out:
+	blank_controls(&a->name);
 	return a->name.oom || a->spec.oom ? -ENOMEM : 0;
 }
 
 void ccm_addr_emit(const struct ccm_addr *a, struct ccm_fold *f, int sp)
 {
-	/* Bounded: a quoted name is at most 60 bytes before escaping, and a
-	 * spec at most LOCAL_MAX + 1 + 253 bytes (valid_spec, domain_for_po). */
+	/*
+	 * Bounded: a quoted name is at most 60 bytes before escaping, and a
+	 * spec at most LOCAL_MAX + 1 + 253 bytes (valid_spec, domain_for_po).
+	 */
 	char tok[2 * QUOTED_MAX + SPEC_MAX + 80];
 	size_t k = 0, i;
 
@@ -464,35 +493,50 @@ void ccm_addr_emit(const struct ccm_addr *a, struct ccm_fold *f, int sp)
 	ccm_fold_word(f, tok, k, 1);
 }
 
-int ccm_addr_next(const char *s, size_t n, size_t *pos,
-		  struct ccm_slice *part)
+void ccm_addr_iter_init(struct ccm_addr_iter *it, const char *s, size_t n)
 {
-	size_t start = *pos, i;
+	it->s = s;
+	it->n = n;
+	it->pos = 0;
+	/* Computed once, so that a long line costs linear time overall. */
+	it->last_at = find_at(s, n, 1);
+}
+
+int ccm_addr_iter_next(struct ccm_addr_iter *it, struct ccm_slice *part)
+{
+	const char *s = it->s;
+	size_t n = it->n, start = it->pos, i;
+	int have_at = 0, po_seen = 0;
 
 	if (start > n)
 		return 0;
 	for (i = start; i < n; i++) {
-		struct ccm_slice before;
-		long at;
+		char c = s[i];
 
-		if (s[i] != ',')
+		if (i + 2 < n && i > start && is_blank(s[i - 1]) &&
+		    lc(c) == 'a' && lc(s[i + 1]) == 't' && is_blank(s[i + 2])) {
+			have_at = 1;	/* a new " at ": the PO starts after */
+			po_seen = 0;
+			i += 2;
 			continue;
+		}
+		if (c != ',') {
+			if (!is_blank(c))
+				po_seen = 1;
+			continue;
+		}
 		/* Split only after "... at <PO>" and before "... at ...". */
-		before = trim(s + start, i - start);
-		at = find_at(before.p, before.len, 0);
-		if (at < 0 || trim(before.p + at + 2,
-				   before.len - (size_t)at - 2).len == 0)
-			continue;
-		if (find_at(s + i + 1, n - i - 1, 1) < 0)
-			continue;
-		part->p = s + start;
-		part->len = i - start;
-		*pos = i + 1;
-		return 1;
+		if (have_at && po_seen && it->last_at > (long)i) {
+			part->p = s + start;
+			part->len = i - start;
+			it->pos = i + 1;
+			return 1;
+		}
+		po_seen = 1;
 	}
 	part->p = s + start;
 	part->len = n - start;
-	*pos = n + 1;
+	it->pos = n + 1;
 	return 1;
 }
 

@@ -19,6 +19,9 @@ struct build {
 	struct ccm_archive *a;
 	uint32_t file;
 	uint32_t account;	/* current account of this file */
+	const char *pending;	/* default account, made on first use */
+	int had_marker;
+	size_t pending_len;
 	uint32_t last_folder;	/* folder of the previous message, per file */
 	uint64_t cursor_off, cursor_line;	/* incremental line count */
 	uint64_t expect_off;	/* coverage: where the next segment starts */
@@ -126,9 +129,28 @@ static int find_account(struct ccm_archive *a, const char *name, size_t n,
 	return 0;
 }
 
+/*
+ * The file's default account exists only if something lands in it, or if
+ * the file has no marker at all (an empty export still shows its account,
+ * CCQ-31).  Otherwise a file that starts with a marker would show an empty
+ * directory named after the file.
+ */
+static int resolve_pending(struct build *b)
+{
+	int err = 0;
+
+	if (b->pending)
+		err = find_account(b->a, b->pending, b->pending_len, &b->account);
+	b->pending = NULL;
+	return err;
+}
+
 static int add_entry(struct build *b, struct ccm_entry **out)
 {
 	struct ccm_archive *a = b->a;
+
+	if (resolve_pending(b))
+		return -ENOMEM;
 
 	if (grow((void **)&a->entries, &a->entcap, a->nentries,
 		 sizeof(*a->entries)))
@@ -285,6 +307,8 @@ static int on_segment(void *ctx, const struct ccm_seg *g,
 		if (!err)
 			err = find_account(a, b->tmp.p ? b->tmp.p : "",
 					   b->tmp.len, &b->account);
+		b->pending = NULL;
+		b->had_marker = 1;
 		b->last_folder = 0;
 		/* fall through */
 	case CCM_SEG_NOISE:
@@ -452,9 +476,12 @@ int ccm_archive_open(struct ccm_archive **out, const char *const *paths,
 		b.cursor_line = 1;
 		b.expect_off = 0;
 		acc = default_account(a, f->name, &acclen, nlist == 1);
-		err = find_account(a, acc, acclen, &b.account);
-		if (!err)
-			err = ccm_scan(f, on_segment, &b);
+		b.pending = acc;
+		b.pending_len = acclen;
+		b.had_marker = 0;
+		err = ccm_scan(f, on_segment, &b);
+		if (!err && !b.had_marker)
+			err = resolve_pending(&b);
 		if (!err && b.expect_off != f->size)
 			a->stats[b.file].gaps += f->size - b.expect_off;
 	}

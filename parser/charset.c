@@ -187,31 +187,30 @@ static void table_convert(struct ccm_cpconv *c, const unsigned char *p,
 			  size_t n, struct ccm_buf *out)
 {
 	const struct cp_table *t = c->tab;
-	char stage[1024];
-	size_t i = 0, k = 0;
+	char stage[4096];
+	size_t i = 0, k = 0, run;
 
-	while (i < n) {
-		size_t run = i;
+	/* All-ASCII input (the common case) goes straight through. */
+	for (run = 0; run < n && p[run] < 0x80; run++)
+		;
+	if (run == n) {
+		ccm_buf_put(out, p, n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char b = p[i];
 
-		while (run < n && p[run] < 0x80)
-			run++;
-		if (run > i) {
-			if (k) {
-				ccm_buf_put(out, stage, k);
-				k = 0;
-			}
-			ccm_buf_put(out, p + i, run - i);
-			i = run;
-			continue;
-		}
 		if (k + 4 > sizeof(stage)) {
 			ccm_buf_put(out, stage, k);
 			k = 0;
 		}
-		memcpy(stage + k, t->u8[p[i]], t->len[p[i]]);
-		k += t->len[p[i]];
-		c->nbad += t->bad[p[i]];
-		i++;
+		if (b < 0x80) {
+			stage[k++] = (char)b;
+			continue;
+		}
+		memcpy(stage + k, t->u8[b], 4);
+		k += t->len[b];
+		c->nbad += t->bad[b];
 	}
 	if (k)
 		ccm_buf_put(out, stage, k);

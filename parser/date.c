@@ -154,8 +154,8 @@ int ccm_date_parse(const struct ccm_options *o, const char *p, size_t n,
 		if (number(&c, 4, &f[i], &nd[i]))
 			return -1;
 	}
-	/* A four-digit first field can only be a year (ISO-like dates). */
-	if (nd[0] == 4)
+	/* A first field that is no month or day is a year (y/m/d dates). */
+	if (nd[0] == 4 || f[0] > 31)
 		order = CCM_DATE_YMD;
 	if (order == CCM_DATE_YMD) {
 		y = f[0], ynd = nd[0], mo = f[1], dy = f[2];

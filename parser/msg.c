@@ -30,6 +30,7 @@ struct walk {
 	struct ccm_msg *m;	/* output, bounded mode only */
 	int sized;	/* the export writes size lines (/ITEMSIZE) */
 	size_t ftail;	/* the file's own padding start, for RUN_ON at lim */
+	int past_eof;	/* message (and contents) size point past the file */
 };
 
 static int plausible(const struct walk *w, size_t q)
@@ -315,6 +316,16 @@ static int walk_items(struct walk *w, size_t p, size_t *endp)
 				pe = r - eol_before(d, r, ps);
 				warn(w, CCM_W_ITEM_SIZE_OFF, (int64_t)idx,
 				     (int64_t)(pe - ps) - (int64_t)sz.value);
+			} else if (sz.state == SZ_VALID && w->past_eof &&
+				   sz.value > w->ftail - ps) {
+				/*
+				 * Every size of the message points past the
+				 * end of the file: the export was cut short.
+				 * Scanning the cut payload for tokens would
+				 * split a binary into fake messages (CCQ-3).
+				 */
+				pe = next = w->bounded ? w->lim : w->tail;
+				warn(w, CCM_W_TRUNCATED, 0, 0);
 			} else {
 				next = scan_block(w, ps, &pe, 0);
 				if (sz.state == SZ_BLANK)
@@ -446,9 +457,12 @@ static int walk_message(struct walk *w, size_t s, size_t *endp)
 		w->m->has_contents = has_contents;
 		check_size(w, &msz, h1, CCM_W_MSG_SIZE_BLANK, CCM_W_MSG_SIZE_BAD);
 	}
+	w->past_eof = msz.state == SZ_VALID && msz.value > w->ftail - h1;
 	if (has_contents && p < w->lim &&
 	    lex_size_line(d, p, w->lim, &csz)) {
 		p = csz.next;
+		if (csz.state == SZ_VALID && csz.value <= w->ftail - p)
+			w->past_eof = 0;
 		w->sized = 1;
 		if (!w->bounded && csz.state == SZ_VALID &&
 		    csz.value <= w->lim - p &&
@@ -510,7 +524,7 @@ static int sizes_clean(const struct ccm_msg *m)
 
 size_t msg_find_end(const char *d, size_t size, size_t tail, size_t s)
 {
-	struct walk w = { d, size, tail, 0, NULL, 0, tail };
+	struct walk w = { .d = d, .lim = size, .tail = tail, .ftail = tail };
 	struct lex_size msz;
 	struct ccm_msg trial;
 	size_t end = size, h1, q;
@@ -527,7 +541,7 @@ size_t msg_find_end(const char *d, size_t size, size_t tail, size_t s)
 	    msz.state == SZ_VALID && msz.value <= tail - msz.next &&
 	    msz.next + msz.value != end && msz.value > 0) {
 		q = msz.next + msz.value;
-		if (q < end && lex_at_line_start(d, q)) {
+		if (q <= tail && lex_at_line_start(d, q)) {
 			ccm_msg_init(&trial);
 			if (msg_parse_range(d, tail, s, q, &trial) == 0 &&
 			    sizes_clean(&trial))
@@ -541,12 +555,10 @@ size_t msg_find_end(const char *d, size_t size, size_t tail, size_t s)
 int msg_parse_range(const char *d, size_t tail, size_t off, size_t end,
 		    struct ccm_msg *m)
 {
-	struct walk w = { d, end, end, 1, m, 0, tail };
+	struct walk w = { .d = d, .lim = end, .tail = end, .bounded = 1,
+			  .m = m, .ftail = tail };
 	size_t e;
 
-	/* In bounded mode the range end is the end; trailing file padding
-	 * cannot lie inside the range because the scanner stops before it. */
-	w.tail = end;
 	/* Reuse the arrays: the scanner parses every message with one msg. */
 	m->nhdr = 0;
 	m->nitems = 0;

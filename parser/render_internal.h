@@ -121,10 +121,17 @@ void ccm_addr_emit(const struct ccm_addr *a, struct ccm_fold *f, int sp);
 /*
  * Iterate the recipients of one header line: splits only at commas where
  * the part before ends in " at <PO>" and the rest holds " at " (CCQ-18).
- * Returns 1 with *part set, 0 when done.  Start with *pos = 0.
+ * ccm_addr_iter_next() returns 1 with *part set, 0 when done.  Linear in
+ * the length of the line, whatever it holds.
  */
-int ccm_addr_next(const char *s, size_t n, size_t *pos,
-		  struct ccm_slice *part);
+struct ccm_addr_iter {
+	const char *s;
+	size_t n, pos;
+	long last_at;		/* last " at " in the line, or -1 */
+};
+
+void ccm_addr_iter_init(struct ccm_addr_iter *it, const char *s, size_t n);
+int ccm_addr_iter_next(struct ccm_addr_iter *it, struct ccm_slice *part);
 /*
  * Convenience for tests and tools: one recipient to a one-line mailbox
  * text appended to out; warnings to wl (may be NULL).  0 or -ENOMEM.

@@ -42,7 +42,7 @@ import emlcheck  # noqa: E402
 
 SOURCE_RE = re.compile(r"^\s*(.*?)\s*;\s*offset\s*=\s*(\d+)\s*$")
 RAW_RE = re.compile(rb"--- raw bytes follow \((\d+)\) ---\r?\n")
-MAX_SHOWN = 50
+MAX_SHOWN = int(os.environ.get("GT_MAX_SHOWN", "50"))
 
 
 def _str(h):

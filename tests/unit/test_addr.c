@@ -203,10 +203,11 @@ static void test_long_names(void **state)
 
 static int split(const char *s, struct ccm_slice *parts, int max)
 {
-	size_t pos = 0;
+	struct ccm_addr_iter it;
 	int n = 0;
 
-	while (n < max && ccm_addr_next(s, strlen(s), &pos, &parts[n]))
+	ccm_addr_iter_init(&it, s, strlen(s));
+	while (n < max && ccm_addr_iter_next(&it, &parts[n]))
 		n++;
 	return n;
 }
@@ -228,6 +229,9 @@ static void test_split(void **state)
 	assert_int_equal(split("user@x.com at INTERNET, Smith, J at PO", p, 8),
 			 2);
 	assert_int_equal(split(",User [SMTP:u@d.com] at site", p, 8), 1);
+	assert_int_equal(split("a at X,, b at Y", p, 8), 2);
+	assert_slice_equal_n(p[1], ", b at Y");
+	assert_int_equal(split("a at ,b at Y", p, 8), 1);
 	assert_int_equal(split("", p, 8), 1);
 	assert_int_equal(p[0].len, 0);
 }

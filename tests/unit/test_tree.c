@@ -1,0 +1,221 @@
+/* test_tree.c - names, lookups, attributes and stability of fs/tree.c. */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testlib.h"
+#include "tree.h"
+
+static char *clean(const char *in, size_t max)
+{
+	struct ccm_buf b;
+
+	ccm_buf_init(&b);
+	tree_clean_name(in, strlen(in), max, &b);
+	return strdup(ccm_buf_cstr(&b));
+}
+
+#define assert_clean(in, max, want)                                          \
+	do {                                                                 \
+		char *s_ = clean((in), (max));                               \
+		assert_string_equal(s_, (want));                            \
+		free(s_);                                                    \
+	} while (0)
+
+static void test_clean_name(void **state)
+{
+	(void)state;
+	assert_clean("Re: Budget", 100, "Re Budget");
+	assert_clean("a/b\\c", 100, "a-b-c");
+	assert_clean("..hidden", 100, "hidden");
+	assert_clean("...", 100, "");
+	assert_clean("  lots   of\tspace  ", 100, "lots of space");
+	assert_clean("ctl\x01\x1f\x7fx", 100, "ctl x");
+	assert_clean("what? <really> \"yes\" *|*", 100, "what really yes");
+	assert_clean("trailing dots...", 100, "trailing dots");
+	assert_clean("bad \xff utf8 \xc3", 100, "bad _ utf8 _");
+	/* Cut on a character boundary: "é" is two bytes. */
+	assert_clean("ab\xc3\xa9", 3, "ab");
+	assert_clean("ab\xc3\xa9", 4, "ab\xc3\xa9");
+	assert_clean("c1\xc2\x85x", 100, "c1 x");
+}
+
+struct fixture {
+	struct ccm_archive *a;
+	struct tree *t;
+};
+
+static int setup(void **state)
+{
+	const char *src[] = { "data/console.ccm" };
+	struct ccm_options o;
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	ccm_options_init(&o);
+	assert_int_equal(ccm_archive_open(&f->a, src, 1, &o), 0);
+	assert_int_equal(tree_build(&f->t, f->a), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	tree_free(f->t);
+	ccm_archive_free(f->a);
+	free(f);
+	return 0;
+}
+
+static uint64_t walk(const struct tree *t, const char *path)
+{
+	uint64_t ino = TREE_ROOT;
+	const char *p = path;
+
+	while (*p) {
+		const char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		if (tree_lookup(t, ino, p, n, &ino))
+			return 0;
+		p += n + (e ? 1 : 0);
+	}
+	return ino;
+}
+
+static void test_layout(void **state)
+{
+	struct fixture *f = *state;
+	const struct tree *t = f->t;
+	struct stat st;
+	uint64_t ino;
+
+	/* Accounts from markers (SPEC 1.2), merged by name. */
+	assert_int_equal(f->a->naccounts, 3);	/* smithj, grewalj, admin */
+	ino = walk(t, "smithj/Inbox");
+	assert_true(ino != 0);
+	assert_int_equal(tree_node(t, ino)->nchildren, 3);	/* 2 + 1 error */
+	assert_true(walk(t, "smithj/Inbox/000002.error.txt") != 0);
+	assert_true(walk(t, "smithj/Inbox/000001 1998-07-01 0800 in smithj.eml"));
+	assert_true(walk(t, "smithj/Inbox/000003 1998-07-04 0800 back in smithj.eml"));
+	assert_true(walk(t, "admin/Drafts/000001 1998-07-03 0800 in admin.eml"));
+	assert_true(walk(t, TREE_REPORT_NAME) == 2);
+	assert_int_equal(tree_lookup(t, TREE_ROOT, "nope", 4, &ino), -ENOENT);
+	assert_int_equal(tree_lookup(t, 2, "x", 1, &ino), -ENOTDIR);
+
+	ino = walk(t, "smithj/Inbox/000001 1998-07-01 0800 in smithj.eml");
+	assert_int_equal(tree_stat(t, ino, &st), 0);
+	assert_int_equal(st.st_mode, S_IFREG | 0444);
+	assert_int_equal(st.st_nlink, 1);
+	/* SPEC 2: the times are the message date (1998-07-01 08:00 -0000). */
+	assert_int_equal(st.st_mtime, 899280000);
+	assert_int_equal(st.st_ctime, 899280000);
+	assert_int_equal(tree_stat(t, walk(t, "smithj"), &st), 0);
+	assert_int_equal(st.st_mode, S_IFDIR | 0555);
+	assert_int_equal(st.st_nlink, 3);
+	assert_int_equal(tree_stat(t, 999999, &st), -ENOENT);
+}
+
+/* Every file's size is exact: reading returns exactly st_size bytes. */
+static void check_sizes(const struct tree *t, uint64_t ino, size_t *files)
+{
+	const struct tree_node *n = tree_node(t, ino);
+	size_t i;
+
+	if (n->kind == TREE_DIR) {
+		for (i = 0; i < n->nchildren; i++) {
+			uint64_t c = tree_child(t, ino, i);
+
+			assert_int_equal(tree_node(t, c)->parent, ino);
+			check_sizes(t, c, files);
+		}
+		return;
+	} else {
+		struct ccm_buf b;
+
+		ccm_buf_init(&b);
+		assert_int_equal(tree_read(t, ino, &b), 0);
+		assert_int_equal(b.len, n->size);
+		ccm_buf_release(&b);
+		(*files)++;
+	}
+}
+
+static void test_sizes(void **state)
+{
+	struct fixture *f = *state;
+	size_t files = 0;
+
+	check_sizes(f->t, TREE_ROOT, &files);
+	assert_int_equal(files, f->a->nentries + 1);
+	assert_int_equal(tree_child(f->t, TREE_ROOT, 1000), 0);
+}
+
+/* Inode numbers depend only on the export: a rebuild gives the same ones. */
+static void test_stable_inodes(void **state)
+{
+	struct fixture *f = *state;
+	struct tree *t2;
+	size_t i;
+
+	assert_int_equal(tree_build(&t2, f->a), 0);
+	assert_int_equal(t2->nnodes, f->t->nnodes);
+	for (i = 1; i <= t2->nnodes; i++) {
+		assert_string_equal(tree_name(t2, i), tree_name(f->t, i));
+		assert_int_equal(tree_node(t2, i)->parent,
+				 tree_node(f->t, i)->parent);
+	}
+	tree_free(t2);
+}
+
+/* Names that clean to the same string never collide silently. */
+static void test_dedup(void **state)
+{
+	char path[] = "/tmp/ccm-dedup-XXXXXX";
+	const char *src[] = { path };
+	static const char text[] =
+		"Mailbox: a:b\r\nMessage:\r\nFrom: x\r\nFolder: F?\r\nContents:\r\n"
+		"Mailbox: a*b\r\nMessage:\r\nFrom: x\r\nFolder: F*\r\nContents:\r\n"
+		"Message:\r\nFrom: x\r\nFolder: ..\\.\\\r\nContents:\r\n";
+	struct ccm_options o;
+	struct ccm_archive *a;
+	struct tree *t;
+	FILE *fp;
+
+	(void)state;
+	close(mkstemp(path));
+	fp = fopen(src[0], "wb");
+	assert_non_null(fp);
+	fwrite(text, 1, sizeof(text) - 1, fp);
+	fclose(fp);
+	ccm_options_init(&o);
+	assert_int_equal(ccm_archive_open(&a, src, 1, &o), 0);
+	remove(src[0]);
+	assert_int_equal(tree_build(&t, a), 0);
+	assert_true(walk(t, "ab/F") != 0);
+	assert_true(walk(t, "ab (2)/F") != 0);
+	/* Accounts are ordered by raw name: "a*b" < "a:b". ".." and "."
+	 * folder components are dropped: the message lands in Inbox. */
+	assert_true(walk(t, "ab/Inbox/000002.eml") != 0);
+	assert_true(walk(t, "ab (2)/F/000001.eml") != 0);
+	/* The file's default account holds nothing and is not shown. */
+	assert_int_equal(tree_node(t, TREE_ROOT)->nchildren, 3);
+	tree_free(t);
+	ccm_archive_free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_clean_name),
+		cmocka_unit_test_setup_teardown(test_layout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sizes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stable_inodes, setup,
+						teardown),
+		cmocka_unit_test(test_dedup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
