@@ -200,9 +200,7 @@ static void local_from_name(const char *prefix, const char *s, size_t n,
 	while (k > start && out->p[k - 1] == '.')
 		k--;
 	out->len = k;
-	if (k == start || (k - start == strlen(prefix) - 1 && *prefix))
-		ccm_buf_puts(out, *prefix ? "." : "unknown");
-	if (out->len == start + strlen(prefix))
+	if (k == start)
 		ccm_buf_puts(out, "unknown");
 }
 

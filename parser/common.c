@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <iconv.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -74,10 +75,18 @@ static int domains_reserve(struct ccm_options *o, size_t extra)
 	return 0;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, const char *a)
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
-	if (err && errlen)
-		snprintf(err, errlen, fmt, a);
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }
 
 /* Does the code page name a converter this glibc can open? */
@@ -241,7 +250,8 @@ int ccm_options_set(struct ccm_options *o, const char *kv, char *err,
 	}
 	if (KEY("tz")) {
 		if (!v) {
-			set_err(err, errlen, "tz%s: expected tz=+HHMM", "");
+			set_err(err, errlen,
+				"tz: expected tz=+HHMM or tz=-HHMM");
 			return -CCM_E_OPTION;
 		}
 		return set_tz(o, v, err, errlen);
@@ -263,8 +273,7 @@ int ccm_options_set(struct ccm_options *o, const char *kv, char *err,
 	}
 	if (KEY("account")) {
 		if (!v) {
-			set_err(err, errlen, "account%s: expected account=NAME",
-				"");
+			set_err(err, errlen, "account: expected account=NAME");
 			return -CCM_E_OPTION;
 		}
 		return set_account(o, v, err, errlen);
@@ -283,8 +292,8 @@ int ccm_options_set(struct ccm_options *o, const char *kv, char *err,
 	}
 	if (KEY("domain")) {
 		if (!v) {
-			set_err(err, errlen, "domain%s: expected "
-				"domain=PO=DOMAIN", "");
+			set_err(err, errlen,
+				"domain: expected domain=PO=DOMAIN");
 			return -CCM_E_OPTION;
 		}
 		return set_domain(o, v, err, errlen);

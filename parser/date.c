@@ -136,8 +136,8 @@ static int parse_time(struct cur *c, struct ccm_date *d)
 	return 0;
 }
 
-int ccm_date_parse(const struct ccm_options *o, const char *p, size_t n,
-		   struct ccm_date *d)
+static int parse_date(const struct ccm_options *o, const char *p, size_t n,
+		      struct ccm_date *d)
 {
 	struct cur c = { p, p + n };
 	int f[3], nd[3], i, y, mo, dy, ynd;
@@ -197,6 +197,15 @@ int ccm_date_parse(const struct ccm_options *o, const char *p, size_t n,
 		d->epoch -= (int64_t)o->tz_minutes * 60;
 	d->ok = 1;
 	return 0;
+}
+
+int ccm_date_parse(const struct ccm_options *o, const char *p, size_t n,
+		   struct ccm_date *d)
+{
+	if (parse_date(o, p, n, d) == 0)
+		return 0;
+	memset(d, 0, sizeof(*d));	/* never a half-filled date */
+	return -CCM_E_FORMAT;
 }
 
 void ccm_date_format(const struct ccm_options *o, int64_t epoch,

@@ -999,6 +999,19 @@ static void clean_name(struct render *r, struct ccm_slice title,
 	ccm_buf_put(out, s + st, n - st);
 }
 
+static int seven_bit_text(struct ccm_slice s)
+{
+	const unsigned char *u = (const unsigned char *)s.p;
+	size_t i;
+
+	for (i = 0; i < s.len; i++)
+		if (u[i] >= 0x7f ||
+		    (u[i] < 0x20 && u[i] != '\t' && u[i] != '\r' &&
+		     u[i] != '\n' && u[i] != '\f'))
+			return 0;
+	return 1;
+}
+
 static void prepare_attachment(struct render *r, struct part *pt)
 {
 	const char *ext, *mx = magic_ext(pt->it->payload);
@@ -1016,6 +1029,15 @@ static void prepare_attachment(struct render *r, struct part *pt)
 		pt->ctype = ctype_for_ext(ext, elen);
 	if (!pt->ctype && mx)
 		pt->ctype = ctype_for_ext(mx, strlen(mx));
+	/*
+	 * A text type without a charset means US-ASCII: an attachment whose
+	 * bytes are not 7-bit text is labelled as bytes instead, so no reader
+	 * decodes it with the wrong character set (the payload's code page is
+	 * not known).
+	 */
+	if (pt->ctype && strncmp(pt->ctype, "text/", 5) == 0 &&
+	    !seven_bit_text(pt->it->payload))
+		pt->ctype = NULL;
 	if (!pt->ctype)
 		pt->ctype = "application/octet-stream";
 	pt->cte = CTE_BASE64;

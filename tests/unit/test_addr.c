@@ -90,8 +90,16 @@ static const struct acase cases[] = {
 	/* CCQ-21: bulletin boards. */
 	{ "#Social at PO5", NULL,
 	  "\"#Social\" <bb.social@po5.ccmail.invalid>", -1 },
-	{ "#Sales Team", "HQ", "\"#Sales Team\" <bb.sales.team@hq.ccmail.invalid>",
-	  -1 },
+	{ "#Sales Team", "HQ",
+	  "\"#Sales Team\" <bb.sales.team@hq.ccmail.invalid>", -1 },
+	{ "# at HQ", NULL, "\"#\" <bb@hq.ccmail.invalid>", -1 },
+	/* Local parts are capped at 64 even with two long name halves. */
+	{ "Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, "
+	  "Bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb at P", NULL,
+	  "=?utf-8?b?QWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEs"
+	  "IEJiYmJi?= =?utf-8?b?YmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmI=?= "
+	  "<bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.aaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "@p.ccmail.invalid>", -1 },
 	/* CCQ-16: no user name. */
 	{ "at PO_NAME", NULL,
 	  "\"at PO_NAME\" <undisclosed-recipient@po-name.ccmail.invalid>",

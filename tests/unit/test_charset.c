@@ -36,7 +36,7 @@ static const struct sample samples[] = {
 	S(866, "\x80", "\xd0\x90", 0),				/* А */
 	S(1252, "\x80", "\xe2\x82\xac", 0),
 	S(1252, "a\x81z", "a\xc2\x81z", 1),	/* undefined: Latin-1 */
-	S(10000, "\x8e", "\xc3\xa9", 0),			/* MacRoman é */
+	S(10000, "\x8e", "\xc3\xa9", 0),			/* Mac é */
 	S(932, "\x82\xa0\xb1", "\xe3\x81\x82\xef\xbd\xb1", 0),	/* あｱ */
 	S(932, "x\x85\x40y", "x\xc2\x85@y", 1),
 	S(932, "\xff", "\xc3\xbf", 1),
@@ -199,8 +199,8 @@ static void test_strerror_warnings(void **state)
 	ccm_buf_init(&b);
 	ccm_warning_format(&w, &b);
 	assert_string_equal(ccm_buf_cstr(&b),
-			    "item 3 size -42 does not fit (CCQ-4); end found by "
-			    "scanning");
+			    "item 3 size -42 does not fit (CCQ-4); end found "
+			    "by scanning");
 	for (i = 0; i < 100; i++)
 		ccm_warn(&wl, CCM_W_CHARSET, i, 850);
 	assert_int_equal(wl.n, 100);

@@ -132,8 +132,8 @@ static void test_invalid(void **state)
 	ccm_options_init(&o);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		d.ok = 1;
-		if (ccm_date_parse(&o, bad[i], strlen(bad[i]), &d) == 0 ||
-		    d.ok)
+		if (ccm_date_parse(&o, bad[i], strlen(bad[i]), &d) !=
+		    -CCM_E_FORMAT || d.ok || d.year)
 			fail_msg("invalid date \"%s\" accepted", bad[i]);
 	}
 	/* Not NUL-terminated input: the length is the bound. */

@@ -297,7 +297,8 @@ static void msg_big(struct tmsg *t)
 	size_t i;
 
 	for (i = 0; i < sizeof(bigtext); i++)
-		bigtext[i] = i % 71 == 70 ? '\n' : "caf\x82 \x1e\x01olé"[i % 11];
+		bigtext[i] = i % 71 == 70 ? '\n' :
+			     "caf\x82 \x1e\x01ol\xc3\xa9"[i % 11];
 	tm_init(t);
 	hdr(t, "From", "A at B");
 	hdr(t, "Subject", "big");
@@ -352,7 +353,8 @@ static void msg_dbcs(struct tmsg *t)
 	hdr(t, "From", "\x93\xfa\x96\x7b, \x91\xbe\x98\x59 at TOKYO");
 	hdr(t, "Subject", "\x82\xa0\x82\xa2\x82\xa4");
 	hdr(t, "Date", "98/06/02 8:39");
-	item(t, CCM_ITEM_TEXT, "", "\x82\xb1\x82\xf1\x82\xc9\x82\xbf\x82\xcd\r\n");
+	item(t, CCM_ITEM_TEXT, "",
+	     "\x82\xb1\x82\xf1\x82\xc9\x82\xbf\x82\xcd\r\n");
 	item(t, CCM_ITEM_FILE, "\x8e\x91\x97\xbf.txt", "plain text file\n");
 }
 
@@ -462,10 +464,10 @@ static void test_multipart(void **state)
 	p2 = strstr(body, "Content-Type: application/zip; name=\"BUDGET.ZIP\"\n"
 		    "Content-Transfer-Encoding: base64\n"
 		    "Content-Disposition: attachment; filename=\"BUDGET.ZIP\"\n"
-		    "\nUEsDBAAAAABiaW5hcnkNCk1lc3NhZ2U6DQpDb250ZW50czoNCgAA//5UZXh0"
-		    "IGl0ZW06IHgNChoa\n");
-	p3 = strstr(body, "Content-Disposition: inline; filename=\"notes.txt\"\n"
-		    "\nMore notes.\n");
+		    "\nUEsDBAAAAABiaW5hcnkNCk1lc3NhZ2U6DQpDb250ZW50czoNCgAA"
+		    "//5UZXh0IGl0ZW06IHgNChoa\n");
+	p3 = strstr(body, "Content-Disposition: inline; "
+		    "filename=\"notes.txt\"\n\nMore notes.\n");
 	assert_non_null(p1);
 	assert_non_null(p2);
 	assert_non_null(p3);
@@ -562,9 +564,11 @@ static void test_crlf(void **state)
 	(void)state;
 	msg_crlf_multipart(&t);
 	s = render(&t, &len, NULL);
-	assert_non_null(strstr(s, "\r\n\r\nHere is the budget.\r\n\r\n--=_ccm_"));
-	assert_non_null(strstr(s, "To: \"Doe, Jane\" <jane.doe@po2.ccmail.invalid>,"
-			       " \"Roe, Rick\"\r\n <rick.roe@"));
+	assert_non_null(strstr(s, "\r\n\r\nHere is the budget.\r\n"
+			       "\r\n--=_ccm_"));
+	assert_non_null(strstr(s, "To: \"Doe, Jane\" "
+			       "<jane.doe@po2.ccmail.invalid>, \"Roe, Rick\""
+			       "\r\n <rick.roe@"));
 	free(s);
 }
 
@@ -696,7 +700,8 @@ static void test_boundary_collision(void **state)
 	assert_int_equal(sscanf(strstr(s, "boundary=\"") + 10, "%63[^\"]",
 				bnd2), 1);
 	assert_string_not_equal(bnd, bnd2);
-	snprintf(text, sizeof(text), "\n\nbefore\n--%s\nafter\n\n--=_ccm_", bnd);
+	snprintf(text, sizeof(text), "\n\nbefore\n--%s\nafter\n\n--=_ccm_",
+		 bnd);
 	assert_non_null(strstr(s, text));
 	free(s);
 }
