@@ -2,7 +2,9 @@
  * extract.c - write the tree into a directory: the same names, contents and
  * mtimes the mount shows.  Files are written through a temporary name and
  * renamed, so an interrupted extraction never leaves a partial .eml under a
- * final name.  Directory mtimes are set after their contents are written.
+ * final name.  Modes are the mount's (0444 files, 0555 directories) and
+ * directory mtimes are set after their contents are written: the copy is
+ * the same tree as the mount, for tar and rsync alike.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -72,7 +74,7 @@ static int write_file(const struct tree *t, int dirfd, uint64_t ino,
 		return rc;
 	}
 	snprintf(tmp, sizeof(tmp), ".ccmailfs-tmp.%llu", (unsigned long long)ino);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot create %s: %s", name, strerror(-rc));
@@ -80,6 +82,9 @@ static int write_file(const struct tree *t, int dirfd, uint64_t ino,
 	}
 	rc = write_all(fd, buf->p ? buf->p : "", buf->len);
 	if (close(fd) < 0 && !rc)
+		rc = -errno;
+	/* The mount's own modes, so the copy is the same tree (tar, rsync). */
+	if (!rc && fchmodat(dirfd, tmp, 0444, 0) < 0)
 		rc = -errno;
 	if (!rc && renameat(dirfd, tmp, dirfd, name) < 0)
 		rc = -errno;
@@ -108,11 +113,15 @@ static int write_dir(const struct tree *t, int dirfd, uint64_t ino,
 			rc = write_file(t, dirfd, c, buf, err, errlen);
 			continue;
 		}
-		if (mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST) {
-			rc = -errno;
-			snprintf(err, errlen, "cannot create directory %s: %s",
-				 name, strerror(errno));
-			break;
+		if (mkdirat(dirfd, name, 0700) < 0) {
+			/* --force over an earlier extraction: it is 0555. */
+			if (errno != EEXIST || fchmodat(dirfd, name, 0700, 0)) {
+				rc = -errno;
+				snprintf(err, errlen,
+					 "cannot create directory %s: %s", name,
+					 strerror(errno));
+				break;
+			}
 		}
 		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
 						 O_NOFOLLOW);
@@ -123,6 +132,9 @@ static int write_dir(const struct tree *t, int dirfd, uint64_t ino,
 			break;
 		}
 		rc = write_dir(t, fd, c, buf, err, errlen);
+		/* Read-only like the mount, once its contents are written. */
+		if (!rc && fchmod(fd, 0555) < 0)
+			rc = -errno;
 		close(fd);
 		if (!rc)
 			rc = set_mtime(dirfd, name, tree_node(t, c)->mtime);
@@ -134,9 +146,11 @@ int extract_tree(const struct tree *t, const char *dir, int force, char *err,
 		 size_t errlen)
 {
 	struct ccm_buf buf;
-	int fd, rc;
+	int fd, rc, created = 0;
 
-	if (mkdir(dir, 0755) < 0) {
+	if (mkdir(dir, 0700) == 0) {
+		created = 1;
+	} else {
 		if (errno != EEXIST) {
 			rc = -errno;
 			snprintf(err, errlen, "cannot create %s: %s", dir,
@@ -164,6 +178,9 @@ int extract_tree(const struct tree *t, const char *dir, int force, char *err,
 	}
 	ccm_buf_init(&buf);
 	rc = write_dir(t, fd, TREE_ROOT, &buf, err, errlen);
+	/* A directory we made is the tree's root: read-only like the mount. */
+	if (!rc && created && fchmod(fd, 0555) < 0)
+		rc = -errno;
 	close(fd);
 	ccm_buf_release(&buf);
 	if (!rc)

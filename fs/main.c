@@ -1,6 +1,6 @@
 /*
  * main.c - the ccmailfs command line: --check, --extract, --help, --version.
- * (The FUSE mount is added on top of the same archive and tree.)
+ * Without --check or --extract the command mounts (fs/mount.c).
  *
  * Everything that can fail before work starts (options, sources) fails here
  * with one clear line on stderr and exit status 2.
@@ -12,6 +12,7 @@
 
 #include "ccm.h"
 #include "extract.h"
+#include "fs.h"
 #include "report.h"
 #include "tree.h"
 
@@ -35,7 +36,13 @@ static const char usage_text[] =
 	"       crlf              CRLF line ends in .eml files (default LF)\n"
 	"       domain=PO=DOMAIN  map a post office to a real mail domain\n"
 	"  -h, --help         this text\n"
-	"  -V, --version      the version\n";
+	"  -V, --version      the version\n"
+	"\n"
+	"Mount options (the rest of -o is passed to FUSE: allow_other, ...):\n"
+	"  -f                 stay in the foreground\n"
+	"  -d                 debug output (implies -f)\n"
+	"  -s                 single-threaded\n"
+	"Unmount with: fusermount3 -u MOUNTPOINT\n";
 
 static int bad_usage(const char *msg, const char *arg)
 {
@@ -122,6 +129,18 @@ int main(int argc, char **argv)
 	size_t nsrc = 0;
 	int i, check = 0, force = 0, status;
 
+	/* Without --check or --extract, everything else is a mount. */
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--check") || !strcmp(argv[i], "--extract") ||
+		    !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") ||
+		    !strcmp(argv[i], "--version") || !strcmp(argv[i], "-V"))
+			break;
+		if (!strcmp(argv[i], "-o"))
+			i++;
+	}
+	if (i >= argc)
+		return ccmfs_mount_main(argc, argv);
+
 	ccm_options_init(&opt);
 	src = calloc((size_t)argc, sizeof(*src));
 	if (!src)
@@ -162,9 +181,6 @@ int main(int argc, char **argv)
 	}
 	if (check && extract_dir)
 		return bad_usage("--check and --extract cannot be combined", NULL);
-	if (!check && !extract_dir)
-		return bad_usage("mounting is not available in this build; "
-				 "use --check or --extract", NULL);
 	if (nsrc == 0)
 		return bad_usage("no SOURCE given", NULL);
 

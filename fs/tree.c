@@ -13,6 +13,7 @@
  * Windows refuses (: * ? " < > |) are dropped too, so an rsync to SMB works.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -373,6 +374,21 @@ static int digits_of(uint64_t v)
 	return n < 6 ? 6 : n;
 }
 
+/*
+ * File times are clamped to what ext4 and most other filesystems can store
+ * (1901-12-13 .. 2446): a year-1900 date (a Y2K bug, CCQ-9) would otherwise
+ * be stored differently by every copy, and rsync would copy it again on
+ * every run.  The Date: header keeps the real value.
+ */
+static int64_t file_time(int64_t t)
+{
+	if (t < INT32_MIN)
+		return INT32_MIN;
+	if (t > ((int64_t)1 << 34) - 1)
+		return ((int64_t)1 << 34) - 1;
+	return t;
+}
+
 static int add_entry_file(struct tree *t, uint32_t dir, size_t i, int width)
 {
 	const struct ccm_entry *e = &t->a->entries[i];
@@ -415,7 +431,7 @@ static int add_entry_file(struct tree *t, uint32_t dir, size_t i, int width)
 		return err;
 	t->nodes[ino - 1].entry = (uint32_t)i;
 	t->nodes[ino - 1].size = e->size;
-	t->nodes[ino - 1].mtime = e->mtime;
+	t->nodes[ino - 1].mtime = file_time(e->mtime);
 	t->total_size += e->size;
 	t->entry_ino[i] = ino;
 	return 0;
@@ -585,9 +601,11 @@ int tree_stat(const struct tree *t, uint64_t ino, struct stat *st)
 		st->st_mode = S_IFREG | 0444;
 		st->st_nlink = 1;
 	}
-	st->st_size = (off_t)n->size;
+	/* Directories report 4096 bytes, as ext4 does, so `du -sb` of the
+	 * mount equals that of an extracted copy on a usual disk. */
+	st->st_size = n->kind == TREE_DIR ? 4096 : (off_t)n->size;
 	st->st_blksize = 4096;
-	st->st_blocks = (blkcnt_t)((n->size + 511) / 512);
+	st->st_blocks = (blkcnt_t)((st->st_size + 511) / 512);
 	/* SPEC 2: all three times are the message date; nothing uses now. */
 	st->st_mtim.tv_sec = (time_t)n->mtime;
 	st->st_atim.tv_sec = (time_t)n->mtime;

@@ -17,10 +17,70 @@ Python 3 standard library only.
     gen-export.py --verify sample.ccm --truth sample.truth.json
 
 Truth format: see the TRUTH FORMAT block below, or --help-truth.
+The bundled sample is made with
+    gen-export.py --messages 30 --accounts 3 --seed 1 --quirks all \
+        --quirk-rate 0.3 --junk-rate 0.05 --out tests/data/sample.ccm \
+        --truth tests/data/sample.truth.json
+
+What the quirks look like in the bytes (at most one of CCQ-1/2/4/5 per
+message; none of them on a message followed by junk, console noise or
+padding, whose sizes are always exact and whose last line ends in CR LF):
+  CCQ-1  an item's separator omitted: "...last lineMessage:\r\n" or
+         "<binary>File item: ...".  Only on an item with an exact size whose
+         payload does not end in CR or LF, and only before another item or
+         "Message:" (never before a marker, junk or end of file).
+  CCQ-2  a size field of spaces only ("        ", sometimes 1-4 spaces):
+         message, contents or item size.  A blanked item never holds a
+         token look-alike at a line start (TOKEN_LS_RE) and never ends in
+         CR, LF, blank or Ctrl-Z; binary payloads are altered to be so.
+  CCQ-3  (recorded, not injected) payloads with token look-alikes at line
+         starts: "\r\nMessage:\r\n     123\r\nFrom: x\r\n",
+         "\r\nText item:\r\n", "User: root" ...; text bodies quoting an
+         export; always with exact sizes.
+  CCQ-4  message or contents size 3-9 bytes short (the tail never holds a
+         token look-alike), or a text item size that counts its CR LF
+         separator (+2; payload then never ends in CR or LF).
+  CCQ-5  no Contents: line: the header lines, then the next "Message:" (or
+         marker, or end of file).  Truth: no body, no attachments.
+  CCQ-6  unknown header lines ("X-Foo-Token: bar", "Unread: Yes", ...) and
+         unknown item kinds ("Widget item: x.dat") -> attachments.
+  CCQ-7  "Text item:" or "File item: EMPTY.TXT" with size 0 (truth: body
+         "", attachment of size 0, which gt-check treats as optional).
+  CCQ-8  invalid dates (2/31/99, 4/31/98, 2/29/99, 0/0/95, 13/40/95) -> date
+         null, date_raw kept; or no Date: line (date and date_raw null).
+  CCQ-9  four-digit years, 69 (= 2069) and 70 (= 1970), 1/1/1900.
+  CCQ-11 mdy: day > 12 written first (25/12/98); separators - and .,
+         AM/PM ("3:10PM", "3:10 PM"), seconds, zero padding.  With
+         --dateorder dmy every date is D/M/Y.
+  CCQ-12 file titles with stamps: "BUDGET.WK4 5/6/97 3:10PM",
+         "NAME.EXT 9-11-1998", "NAME.EXT 1/1/98" (truth: name only).
+  CCQ-13 file item with an empty or date-only title (truth name null).
+  CCQ-16 "To: at PO5".  CCQ-17 "To: Admin", "From: Postmaster".
+  CCQ-18 "Smith, Jane, Jr. at HUB".  CCQ-19 "user@example.com at INTERNET",
+         "[SMTP:user@example.com]", ",User [SMTP:User@dom] at EXSITE",
+         "#Social at PO5", "#Social".
+  CCQ-22 config pseudo-messages: Folder: Preferences/Rules/Stationery, no
+         Subject:, "Contents:" with size 0 and no items.
+  CCQ-24 0x1E/0x1F + attribute byte 0x20..0x7F around a word, stray C0
+         bytes inside lines (never next to CR/LF).
+  CCQ-25 0x1A in place of a space inside a text line (truth: LF); file
+         quirk: trailing 0x1A bytes (1-5, or padding to 128).
+  CCQ-26 line ends CR LF / LF / CR mixed in header lines, text lines and
+         separators (a bare CR is never followed by LF); also whitespace
+         padding lines after a message.
+  CCQ-27 code-page letters in subjects, names, bodies, folders, file names.
+  CCQ-29 extra text items ("Text item: Part 2") or a 20-40 KB body with a
+         2000+ character line.  CCQ-30 a To: line of 45-90 recipients.
+  CCQ-31 --messages 0: an empty file.  CCQ-34 the previous message again.
+  CCQ-35 console lines (EXPORT ... Copyright, Post office directory:,
+         EXPORT process ended with error: 4.) and the "Exporting messages
+         in mailbox" banner, which starts an account.
+Junk (--junk-rate): 1-6 lines of text or binary after a message, each
+line starting with a non-blank, non-letter byte, no Ctrl-Z, ending CR LF,
+followed by "Message:" or a marker; recorded as an error entry.
 """
 
 import argparse
-import bisect
 import datetime
 import hashlib
 import json
@@ -221,7 +281,6 @@ NOISE_END = b"EXPORT process ended with error: 4."
 TOKEN_RE = re.compile(
     rb"[ \t]*(?:message:|contents:|mailbox:|account:|user:"
     rb"|exporting messages|[a-z][a-z ]* item:)", re.I)
-LINESTART_RE = re.compile(rb"[\r\n\x1a]")
 TOKEN_LS_RE = re.compile(
     rb"(?:\A|(?<=[\r\n\x1a]))[ \t]*(?:message:|contents:|mailbox:|account:"
     rb"|user:|exporting messages|[a-z][a-z ]* item:)", re.I)
@@ -283,8 +342,7 @@ def size_field(n):
 # ------------------------------------------------------------------ model
 
 class Item:
-    __slots__ = ("kind", "title", "payload", "is_text", "name", "tokens",
-                 "cleanable")
+    __slots__ = ("kind", "title", "payload", "is_text", "name", "tokens")
 
     def __init__(self, kind, title, payload, is_text, name=None):
         self.kind = kind          # "Text", "File", "Fax", ... (str)
@@ -1021,8 +1079,13 @@ class Generator:
             applied.add(2)
         elif q == 4:
             v = rng.randrange(3)
+            # Only text items: a size that also counts its CR LF lands
+            # exactly on the next token, and the parser trusts such a size
+            # (SPEC 1.1), so for a binary the two bytes would stay in the
+            # attachment.  For text they are only a trailing line end.
             cand = [i for i, it in enumerate(items)
-                    if it.payload and it.payload[-1:] not in (b"\r", b"\n")]
+                    if it.is_text and it.payload
+                    and it.payload[-1:] not in (b"\r", b"\n")]
             if v == 2 and cand:
                 i = rng.choice(cand)
                 r.isize[i] = "+2"
@@ -1182,18 +1245,23 @@ class SourceWriter:
             self.accounts.append(name)
 
     def emit_message(self, data, truth):
-        truth["offset"] = self.pos
-        truth["length"] = len(data)
-        self.write(data)
-        if self.tf is not None:
+        """Write one message; truth is None when no truth file is kept."""
+        if truth is not None:
+            truth["offset"] = self.pos
+            truth["length"] = len(data)
             self.tf.write(("" if self.nmsg == 0 else ",\n") +
                           json.dumps(truth, ensure_ascii=False))
+        self.write(data)
         self.nmsg += 1
 
     def close(self):
         self.f.close()
         size = os.path.getsize(self.path)
         assert size == self.pos
+        sys.stderr.write("gen-export: %s: %d messages, %d accounts, %d junk "
+                         "regions, %d bytes\n" % (self.path, self.nmsg,
+                                                   len(self.accounts),
+                                                   len(self.errors), size))
         if self.tf is not None:
             tail = {"errors": self.errors, "accounts": self.accounts,
                     "markers": self.markers, "noise": self.noise,
@@ -1438,11 +1506,7 @@ def write_source(g, sw, plan, a):
             truth = message_truth(g, c, account, layout, mq)
         else:
             truth = None
-        if truth is None:
-            sw.pos += len(data)
-            sw.f.write(data)
-        else:
-            sw.emit_message(data, truth)
+        sw.emit_message(data, truth)
         prev = c
     if trailing_z:
         z = b"\x1a" * rng.choice([1, 1, 2, 5])
@@ -1718,7 +1782,8 @@ def main(argv=None):
     ap.add_argument("--avg-attach-kb", type=float, default=10.0)
     ap.add_argument("--split", metavar="DIR",
                     help="one file per account (DIR/<account>.ccm), no "
-                    "markers; --truth gets {\"sources\": [...]}")
+                    "markers other than a CCQ-35 banner naming the file's "
+                    "own account; --truth gets {\"sources\": [...]}")
     ap.add_argument("--junk-rate", type=float, default=0.0,
                     help="probability of a junk region after a message")
     ap.add_argument("--verify", metavar="EXPORT",

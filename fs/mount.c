@@ -1,0 +1,372 @@
+/*
+ * mount.c - `ccmailfs [options] SOURCE... MOUNTPOINT`.
+ *
+ * Order matters for users (fuse-archive#3): options and sources are checked
+ * and the whole index and tree are built before anything is mounted, so a
+ * mistake costs one line on stderr and the mount point is complete the
+ * moment the command returns.  In the background, messages go to syslog.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "report.h"
+
+static int use_syslog;
+
+static void log_line(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	if (use_syslog)
+		vsyslog((int)level, fmt, ap);
+	else
+		vfprintf(stderr, fmt, ap);
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (use_syslog) {
+		vsyslog(LOG_INFO, fmt, ap);
+	} else {
+		fputs("ccmailfs: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
+	va_end(ap);
+}
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("ccmailfs: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return 2;
+}
+
+/* Unescape a mountinfo field (\040 for space etc.). */
+static void unescape(char *s)
+{
+	char *w = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] && s[3]) {
+			*w++ = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) |
+				      (s[3] - '0'));
+			s += 4;
+		} else {
+			*w++ = *s++;
+		}
+	}
+	*w = '\0';
+}
+
+static int is_mounted(const char *path)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[8192];
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *save = NULL, *tok;
+		int i;
+
+		tok = strtok_r(line, " ", &save);
+		for (i = 1; tok && i < 5; i++)
+			tok = strtok_r(NULL, " ", &save);
+		if (tok) {
+			unescape(tok);
+			found = strcmp(tok, path) == 0;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Split "a,b\,c" at unescaped commas; ours go to o, the rest to fuse. */
+static int split_options(struct ccm_options *o, const char *list,
+			 struct ccm_buf *fuse_opts)
+{
+	char *buf = strdup(list), *p, *start, err[256];
+	int rc = 0;
+
+	if (!buf)
+		return fail("out of memory");
+	for (p = start = buf;; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p == ',' || *p == '\0') {
+			int end = *p == '\0', r;
+			char *kv, *w, *r2;
+
+			*p = '\0';
+			/* Our values may hold escaped commas; unescape them. */
+			kv = strdup(start);
+			for (w = r2 = kv; *r2; r2++) {
+				if (*r2 == '\\' && r2[1])
+					r2++;
+				*w++ = *r2;
+			}
+			*w = '\0';
+			r = *kv ? ccm_options_set(o, kv, err, sizeof(err)) : 1;
+			free(kv);
+			if (r < 0) {
+				rc = fail("%s", err);
+				break;
+			}
+			if (r > 0 && *start) {
+				if (fuse_opts->len)
+					ccm_buf_putc(fuse_opts, ',');
+				ccm_buf_puts(fuse_opts, start);
+			}
+			if (end)
+				break;
+			start = p + 1;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+static void usage_hint(void)
+{
+	fprintf(stderr, "Try 'ccmailfs --help' for more information.\n");
+}
+
+/* A named file with bytes but not one message or marker is no export. */
+static const char *not_an_export(const struct ccm_archive *a, char **src,
+				 size_t nsrc)
+{
+	size_t i, j;
+
+	for (i = 0; i < nsrc; i++) {
+		struct stat st;
+
+		if (stat(src[i], &st) || !S_ISREG(st.st_mode))
+			continue;
+		for (j = 0; j < a->nfiles; j++) {
+			const struct ccm_file_stats *s = &a->stats[j];
+
+			if (strcmp(a->files[j].path, src[i]) == 0 &&
+			    a->files[j].size > 0 && s->nmsg == 0 &&
+			    s->nnotes == 0)
+				return src[i];
+		}
+	}
+	return NULL;
+}
+
+int ccmfs_mount_main(int argc, char **argv)
+{
+	struct ccm_options opt;
+	struct ccm_buf fopts, report, fsname;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_cmdline_opts co;
+	struct fuse_session *se = NULL;
+	struct fuse_loop_config *lc = NULL;
+	struct ccm_archive *a = NULL;
+	struct report_counts rc;
+	struct ccmfs fs;
+	char **pos, *mnt, real[PATH_MAX];
+	const char *bad;
+	size_t npos = 0, i;
+	int status = 2, err, j;
+	struct stat st;
+
+	ccm_options_init(&opt);
+	ccm_buf_init(&fopts);
+	ccm_buf_init(&report);
+	ccm_buf_init(&fsname);
+	memset(&fs, 0, sizeof(fs));
+	memset(&co, 0, sizeof(co));
+	pos = calloc((size_t)argc + 1, sizeof(*pos));
+	if (!pos || fuse_opt_add_arg(&args, argv[0]))
+		return fail("out of memory");
+
+	for (j = 1; j < argc; j++) {
+		const char *arg = argv[j];
+
+		if (!strcmp(arg, "-o") || (!strncmp(arg, "-o", 2) && arg[2])) {
+			const char *list = arg[2] ? arg + 2 : argv[++j];
+
+			if (!list) {
+				status = fail("-o needs options");
+				usage_hint();
+				goto out;
+			}
+			if (split_options(&opt, list, &fopts))
+				goto out;
+		} else if (!strcmp(arg, "-f") || !strcmp(arg, "-d") ||
+			   !strcmp(arg, "-s") || !strcmp(arg, "--debug") ||
+			   !strcmp(arg, "--foreground") ||
+			   !strncmp(arg, "--max-threads=", 14) ||
+			   !strcmp(arg, "--clone-fd")) {
+			if (fuse_opt_add_arg(&args, arg))
+				goto oom;
+		} else if (arg[0] == '-' && arg[1]) {
+			status = fail("unknown option: %s", arg);
+			usage_hint();
+			goto out;
+		} else {
+			pos[npos++] = argv[j];
+		}
+	}
+	if (npos < 2) {
+		status = fail(npos ? "no MOUNTPOINT given (usage: ccmailfs "
+				     "[options] SOURCE... MOUNTPOINT)"
+				   : "no SOURCE and MOUNTPOINT given");
+		usage_hint();
+		goto out;
+	}
+	mnt = pos[--npos];
+	if (stat(mnt, &st) || !S_ISDIR(st.st_mode)) {
+		status = fail("mount point %s: %s", mnt,
+			      errno ? strerror(errno) : "not a directory");
+		goto out;
+	}
+	if (realpath(mnt, real) && is_mounted(real)) {
+		status = fail("mount point %s is busy (already mounted); "
+			      "unmount it with 'fusermount3 -u %s' first",
+			      mnt, mnt);
+		goto out;
+	}
+	for (i = 0; i < npos; i++) {
+		if (access(pos[i], R_OK)) {
+			status = fail("source %s: %s", pos[i], strerror(errno));
+			goto out;
+		}
+	}
+
+	err = ccm_archive_open(&a, (const char *const *)pos, npos, &opt);
+	if (err) {
+		status = fail("cannot read the sources: %s", ccm_strerror(err));
+		goto out;
+	}
+	if (a->nbad) {
+		status = fail("source %s: %s", a->bad[0].path,
+			      ccm_strerror(a->bad[0].err));
+		goto out;
+	}
+	bad = not_an_export(a, pos, npos);
+	if (bad) {
+		status = fail("%s is not a cc:Mail export (no Message: line "
+			      "found; see 'ccmailfs --check %s')", bad, bad);
+		goto out;
+	}
+	err = tree_build(&fs.tree, a);
+	if (!err)
+		err = report_build(a, fs.tree, &report, &rc);
+	if (!err)
+		err = tree_set_report(fs.tree, report.p, report.len);
+	if (err) {
+		status = fail("%s", ccm_strerror(err));
+		goto out;
+	}
+	fs.uid = getuid();
+	fs.gid = getgid();
+	fs.timeout = 86400.0;
+
+	/* Ours last, so a "rw" from mount(8) cannot undo "ro". */
+	ccm_buf_puts(&fsname, "ro,default_permissions,subtype=ccmailfs,fsname=ccmail:");
+	for (const char *s = pos[0]; *s; s++) {
+		if (*s == ',' || *s == '\\')
+			ccm_buf_putc(&fsname, '\\');
+		ccm_buf_putc(&fsname, *s);
+	}
+	if (fopts.len && (fuse_opt_add_arg(&args, "-o") ||
+			  fuse_opt_add_arg(&args, ccm_buf_cstr(&fopts))))
+		goto oom;
+	if (fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, ccm_buf_cstr(&fsname)) ||
+	    fuse_opt_add_arg(&args, mnt))
+		goto oom;
+	if (fuse_parse_cmdline(&args, &co) != 0) {
+		status = 2;
+		goto out;
+	}
+	se = fuse_session_new(&args, &ccmfs_ops, sizeof(ccmfs_ops), &fs);
+	if (!se) {
+		/* libfuse has said which option it did not take, in one line. */
+		status = 2;
+		goto out;
+	}
+	/*
+	 * A shell starts background jobs with SIGINT ignored, and libfuse
+	 * leaves an ignored signal alone; but SIGINT and SIGTERM must always
+	 * unmount cleanly, so they are reset first.
+	 */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (fuse_set_signal_handlers(se) != 0) {
+		status = fail("cannot set signal handlers");
+		goto out_session;
+	}
+	if (fuse_session_mount(se, co.mountpoint) != 0) {
+		status = fail("cannot mount on %s", co.mountpoint);
+		goto out_signals;
+	}
+	if (!co.foreground) {
+		openlog("ccmailfs", LOG_PID, LOG_DAEMON);
+		use_syslog = 1;
+		fuse_set_log_func(log_line);
+	}
+	fuse_daemonize(co.foreground);
+	say("mounted %s on %s: %llu messages, %llu error entries, %llu "
+	    "problems", pos[0], co.mountpoint,
+	    (unsigned long long)rc.messages, (unsigned long long)rc.errors,
+	    (unsigned long long)rc.problems);
+	if (co.singlethread) {
+		err = fuse_session_loop(se);
+	} else {
+		lc = fuse_loop_cfg_create();
+		if (!lc) {
+			err = -ENOMEM;
+		} else {
+			fuse_loop_cfg_set_clone_fd(lc, co.clone_fd);
+			fuse_loop_cfg_set_max_threads(lc, co.max_threads);
+			err = fuse_session_loop_mt(se, lc);
+		}
+	}
+	status = err < 0 ? 1 : 0;
+	fuse_session_unmount(se);
+	say("unmounted %s", co.mountpoint);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+	goto out;
+oom:
+	status = fail("out of memory");
+out:
+	if (lc)
+		fuse_loop_cfg_destroy(lc);
+	free(co.mountpoint);
+	fuse_opt_free_args(&args);
+	tree_free(fs.tree);
+	ccm_archive_free(a);
+	ccm_buf_release(&fopts);
+	ccm_buf_release(&report);
+	ccm_buf_release(&fsname);
+	ccm_options_release(&opt);
+	free(pos);
+	return status;
+}

@@ -1,0 +1,378 @@
+/*
+ * ops.c - low-level FUSE operations over the tree (fs/tree.c).
+ *
+ * Each op computes through tree.c and replies exactly once at its end.  The
+ * tree never changes after the mount, so entries and attributes carry long
+ * timeouts, directories are cached by the kernel (cache_readdir, keep_cache)
+ * and `forget` has nothing to free: inodes are permanent.  An open file's
+ * bytes are rendered once in open() into a buffer owned by fi->fh, read()
+ * serves slices of it, release() frees it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "fs.h"
+
+struct handle {
+	struct ccm_buf buf;
+};
+
+int ccmfs_errno(int err)
+{
+	if (err >= 0)
+		return 0;
+	if (-err < CCM_E_BASE)
+		return -err;
+	if (-err == CCM_E_LIMIT)
+		return EFBIG;
+	/* Format problems and a changed source: the bytes cannot be served. */
+	return EIO;
+}
+
+static struct ccmfs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static int fill_stat(struct ccmfs *fs, fuse_ino_t ino, struct stat *st)
+{
+	int err = tree_stat(fs->tree, ino, st);
+
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	return err;
+}
+
+static int fill_entry(struct ccmfs *fs, fuse_ino_t ino,
+		      struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = ino;
+	e->generation = 1;
+	e->attr_timeout = fs->timeout;
+	e->entry_timeout = fs->timeout;
+	return fill_stat(fs, ino, &e->attr);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* The data never changes: no revalidation before reads (libfuse#142). */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
+		conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct ccmfs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	uint64_t ino;
+	int err;
+
+	err = tree_lookup(fs->tree, parent, name, strlen(name), &ino);
+	if (err == -ENOENT) {
+		/* Cache the miss too: the tree is complete and final. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = fs->timeout;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (!err)
+		err = fill_entry(fs, ino, &e);
+	if (err)
+		fuse_reply_err(req, ccmfs_errno(err));
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct ccmfs *fs = fs_of(req);
+	struct stat st;
+	int err;
+
+	(void)fi;
+	err = fill_stat(fs, ino, &st);
+	if (err)
+		fuse_reply_err(req, ccmfs_errno(err));
+	else
+		fuse_reply_attr(req, &st, fs->timeout);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	const struct tree_node *n = tree_node(fs_of(req)->tree, ino);
+
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (n->kind != TREE_DIR) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	fi->keep_cache = 1;
+	fi->cache_readdir = 1;
+	fuse_reply_open(req, fi);
+}
+
+/*
+ * Offsets are stable cookies: 1 = ".", 2 = "..", 2 + i + 1 = child i, so a
+ * listing resumes in O(1) at any offset (musefs#442).  readdirplus returns
+ * attributes from the index; nothing is rendered.
+ */
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       int plus)
+{
+	struct ccmfs *fs = fs_of(req);
+	const struct tree_node *n = tree_node(fs->tree, ino);
+	char *buf;
+	size_t used = 0;
+	uint64_t i;
+
+	if (!n || n->kind != TREE_DIR) {
+		fuse_reply_err(req, n ? ENOTDIR : ENOENT);
+		return;
+	}
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (i = (uint64_t)(off < 0 ? 0 : off); i < 2 + (uint64_t)n->nchildren;
+	     i++) {
+		uint64_t child = i == 0 ? ino : i == 1 ? n->parent
+					     : tree_child(fs->tree, ino, i - 2);
+		const char *name = i == 0 ? "." : i == 1 ? ".." :
+				   tree_name(fs->tree, child);
+		size_t len;
+
+		if (plus) {
+			struct fuse_entry_param e;
+
+			fill_entry(fs, child, &e);
+			len = fuse_add_direntry_plus(req, buf + used, size - used,
+						     name, &e, (off_t)(i + 1));
+		} else {
+			struct stat st;
+
+			memset(&st, 0, sizeof(st));
+			st.st_ino = child;
+			st.st_mode = tree_node(fs->tree, child)->kind == TREE_DIR
+					     ? S_IFDIR : S_IFREG;
+			len = fuse_add_direntry(req, buf + used, size - used,
+						name, &st, (off_t)(i + 1));
+		}
+		if (len > size - used)
+			break;
+		used += len;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_readdir(req, ino, size, off, 0);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_readdir(req, ino, size, off, 1);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ccmfs *fs = fs_of(req);
+	const struct tree_node *n = tree_node(fs->tree, ino);
+	struct handle *h;
+	int err;
+
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (n->kind == TREE_DIR) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	ccm_buf_init(&h->buf);
+	err = tree_read(fs->tree, ino, &h->buf);
+	if (err) {
+		/* Never serve a partial file: the size in stat must hold. */
+		ccm_buf_release(&h->buf);
+		free(h);
+		fuse_reply_err(req, ccmfs_errno(err));
+		return;
+	}
+	fi->fh = (uintptr_t)h;
+	fi->keep_cache = 1;
+	fi->noflush = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	size_t n = 0;
+
+	(void)ino;
+	if (off >= 0 && (uint64_t)off < h->buf.len) {
+		n = h->buf.len - (size_t)off;
+		if (n > size)
+			n = size;
+	}
+	fuse_reply_buf(req, n ? h->buf.p + off : NULL, n);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	if (h) {
+		ccm_buf_release(&h->buf);
+		free(h);
+	}
+	fuse_reply_err(req, 0);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct ccmfs *fs = fs_of(req);
+	struct statvfs sv;
+
+	(void)ino;
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_blocks = (fs->tree->total_size + 4095) / 4096;
+	sv.f_files = fs->tree->nnodes;
+	sv.f_namemax = 255;
+	sv.f_flag = ST_RDONLY;
+	fuse_reply_statfs(req, &sv);
+}
+
+/* Every write-like call: the filesystem is read-only (SPEC 2). */
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	(void)ino, (void)attr, (void)to_set, (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	(void)p, (void)name, (void)mode, (void)rdev;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t p, const char *name,
+		     mode_t mode)
+{
+	(void)p, (void)name, (void)mode;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *name)
+{
+	(void)p, (void)name;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t p,
+		       const char *name)
+{
+	(void)link, (void)p, (void)name;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t p, const char *name,
+		      fuse_ino_t np, const char *nname, unsigned int flags)
+{
+	(void)p, (void)name, (void)np, (void)nname, (void)flags;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t np,
+		    const char *nname)
+{
+	(void)ino, (void)np, (void)nname;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t p, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	(void)p, (void)name, (void)mode, (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	(void)ino, (void)name, (void)value, (void)size, (void)flags;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	(void)ino, (void)name;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
+			 off_t len, struct fuse_file_info *fi)
+{
+	(void)ino, (void)mode, (void)off, (void)len, (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+const struct fuse_lowlevel_ops ccmfs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.getattr = op_getattr,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.open = op_open,
+	.read = op_read,
+	.release = op_release,
+	.statfs = op_statfs,
+	.setattr = op_setattr,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_unlink,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.create = op_create,
+	.setxattr = op_setxattr,
+	.removexattr = op_removexattr,
+	.fallocate = op_fallocate,
+};

@@ -1,0 +1,41 @@
+#!/bin/bash
+# The mounted tree equals --extract of the same sources: names, bytes, sizes
+# and mtimes; every file's stat size equals the bytes read.
+. "$(dirname "$0")/lib.sh"
+
+compare() { # NAME ARGS... (sources and options, as for both commands)
+	name=$1
+	shift
+	"$CCMAILFS" --extract "$TMP/$name.x" "$@" 2>/dev/null || [ $? -eq 1 ] ||
+		{ fail "$name: extract failed"; return; }
+	mount_fs "$TMP/$name.m" "$@"
+	if diff -r "$TMP/$name.x" "$TMP/$name.m" >"$TMP/diff" 2>&1; then
+		ok "$name: same bytes"
+	else
+		fail "$name: contents differ"; head -5 "$TMP/diff"
+	fi
+	if [ "$(listing "$TMP/$name.x")" = "$(listing "$TMP/$name.m")" ]; then
+		ok "$name: same names, sizes and mtimes"
+	else
+		fail "$name: names, sizes or mtimes differ"
+		diff <(listing "$TMP/$name.x") <(listing "$TMP/$name.m") | head -5
+	fi
+	# stat size == bytes read, for every file
+	bad=$(cd "$TMP/$name.m" && find . -type f -printf '%s %p\0' |
+		while IFS=' ' read -r -d '' size path; do
+			[ "$(wc -c < "$path")" = "$size" ] || echo "$path"
+		done)
+	[ -z "$bad" ] && ok "$name: sizes exact" || fail "$name: size != bytes: $bad"
+	umount_fs "$TMP/$name.m"
+}
+
+compare fixtures "$SRCDIR"/tests/data/*.ccm
+python3 "$SRCDIR/scripts/gen-export.py" --messages 2000 --accounts 3 \
+	--seed 21 --quirks all --quirk-rate 0.3 --junk-rate 0.02 \
+	--out "$TMP/gen.ccm" >/dev/null
+compare generated "$TMP/gen.ccm"
+compare options -o crlf,codepage=437,tz=+0130,dateorder=dmy "$TMP/gen.ccm"
+mkdir "$TMP/srcdir"
+cp "$SRCDIR"/tests/data/console.ccm "$SRCDIR"/tests/data/codepage.ccm "$TMP/srcdir/"
+compare directory "$TMP/srcdir"
+finish
