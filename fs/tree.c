@@ -24,22 +24,6 @@
 #define SUBJECT_BYTES 100
 #define COMPONENT_BYTES 200
 
-static int grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-	size_t ncap;
-	void *np;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	np = realloc(*arr, ncap * elem);
-	if (!np)
-		return -ENOMEM;
-	*arr = np;
-	*cap = ncap;
-	return 0;
-}
-
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
@@ -273,7 +257,7 @@ static int add_node(struct tree *t, uint32_t parent, size_t name_off,
 	ccm_buf_putc(&t->names, '\0');
 	if (t->names.oom)
 		return -ENOMEM;
-	if (grow((void **)&t->nodes, &t->nodecap, t->nnodes, sizeof(*t->nodes)))
+	if (ccm_grow((void **)&t->nodes, &t->nodecap, t->nnodes, sizeof(*t->nodes)))
 		return -ENOMEM;
 	n = &t->nodes[t->nnodes++];
 	memset(n, 0, sizeof(*n));

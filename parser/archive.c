@@ -31,22 +31,6 @@ struct build {
 	struct ccm_buf tmp;
 };
 
-static int grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-	size_t ncap;
-	void *np;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	np = realloc(*arr, ncap * elem);
-	if (!np)
-		return -ENOMEM;
-	*arr = np;
-	*cap = ncap;
-	return 0;
-}
-
 static uint32_t pool_add(struct ccm_archive *a, const char *s, size_t n)
 {
 	uint32_t off = (uint32_t)a->pool.len;
@@ -120,7 +104,7 @@ static int find_account(struct ccm_archive *a, const char *name, size_t n,
 			return 0;
 		}
 	}
-	if (grow((void **)&a->accounts, &a->acccap, a->naccounts,
+	if (ccm_grow((void **)&a->accounts, &a->acccap, a->naccounts,
 		 sizeof(*a->accounts)))
 		return -ENOMEM;
 	memset(&a->accounts[a->naccounts], 0, sizeof(a->accounts[0]));
@@ -152,7 +136,7 @@ static int add_entry(struct build *b, struct ccm_entry **out)
 	if (resolve_pending(b))
 		return -ENOMEM;
 
-	if (grow((void **)&a->entries, &a->entcap, a->nentries,
+	if (ccm_grow((void **)&a->entries, &a->entcap, a->nentries,
 		 sizeof(*a->entries)))
 		return -ENOMEM;
 	*out = &a->entries[a->nentries++];
@@ -312,7 +296,7 @@ static int on_segment(void *ctx, const struct ccm_seg *g,
 		b->last_folder = 0;
 		/* fall through */
 	case CCM_SEG_NOISE:
-		if (!err && !grow((void **)&a->notes, &a->notecap, a->nnotes,
+		if (!err && !ccm_grow((void **)&a->notes, &a->notecap, a->nnotes,
 				  sizeof(*a->notes))) {
 			struct ccm_note *n = &a->notes[a->nnotes++];
 
@@ -396,7 +380,7 @@ static int expand(struct ccm_archive *a, const char *const *paths, size_t n,
 					free(full);
 					continue;
 				}
-				if (grow((void **)&names, &ncap, nn,
+				if (ccm_grow((void **)&names, &ncap, nn,
 					 sizeof(*names))) {
 					free(full);
 					break;
@@ -406,12 +390,12 @@ static int expand(struct ccm_archive *a, const char *const *paths, size_t n,
 			closedir(dir);
 			qsort(names, nn, sizeof(*names), cmp_str);
 		} else {
-			if (grow((void **)&names, &ncap, nn, sizeof(*names)))
+			if (ccm_grow((void **)&names, &ncap, nn, sizeof(*names)))
 				goto oom;
 			names[nn++] = strdup(paths[i]);
 		}
 		for (j = 0; j < nn; j++) {
-			if (grow((void **)&list, &cap, cnt, sizeof(*list)))
+			if (ccm_grow((void **)&list, &cap, cnt, sizeof(*list)))
 				goto oom;
 			list[cnt++] = names[j];
 		}

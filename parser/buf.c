@@ -4,6 +4,7 @@
  * Allocation failure is sticky (b->oom) instead of fatal, because the buffer
  * is used inside a long-lived daemon: callers check oom once at the end.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,4 +115,22 @@ const char *ccm_buf_cstr(struct ccm_buf *b)
 		return "";
 	b->p[b->len] = '\0';
 	return b->p;
+}
+
+int ccm_grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	size_t ncap;
+	void *np;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	if (ncap > SIZE_MAX / elem)
+		return -ENOMEM;
+	np = realloc(*arr, ncap * elem);
+	if (!np)
+		return -ENOMEM;
+	*arr = np;
+	*cap = ncap;
+	return 0;
 }

@@ -73,6 +73,8 @@ void ccm_buf_printf(struct ccm_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* NUL-terminate (not counted in len); returns b->p or "" when empty. */
 const char *ccm_buf_cstr(struct ccm_buf *b);
+/* Make room for element n of *arr (capacity *cap, doubling).  0 or -ENOMEM. */
+int ccm_grow(void **arr, size_t *cap, size_t n, size_t elem);
 
 /* --------------------------------------------------------------- options */
 

@@ -617,17 +617,24 @@ static int is_rtf(struct ccm_slice s)
 	return s.len - i >= 5 && memcmp(s.p + i, "{\\rtf", 5) == 0;
 }
 
+/* Stream a text part once through the converter, counting (no output). */
+static void text_stats(struct render *r, struct part *pt, struct tstat *t,
+		       struct ccm_text_counts *tc)
+{
+	memset(t, 0, sizeof(*t));
+	t->bnd = r->boundary;
+	t->bndlen = strlen(r->boundary);
+	if (ccm_text_stream(r->o, pt->it->payload.p, pt->it->payload.len,
+			    stat_sink, t, tc))
+		r->oom = 1;
+}
+
 static void analyze_text(struct render *r, struct part *pt)
 {
 	struct ccm_text_counts tc;
 	struct tstat t;
 
-	memset(&t, 0, sizeof(t));
-	t.bnd = r->boundary;
-	t.bndlen = strlen(r->boundary);
-	if (ccm_text_stream(r->o, pt->it->payload.p, pt->it->payload.len,
-			    stat_sink, &t, &tc))
-		r->oom = 1;
+	text_stats(r, pt, &t, &tc);
 	r->ncontrol += tc.ncontrol;
 	r->nbad += tc.nbad;
 	pt->u8len = t.u8len;
@@ -646,12 +653,7 @@ static int boundary_hit(struct render *r, struct part *pt)
 	struct ccm_text_counts tc;
 	struct tstat t;
 
-	memset(&t, 0, sizeof(t));
-	t.bnd = r->boundary;
-	t.bndlen = strlen(r->boundary);
-	if (ccm_text_stream(r->o, pt->it->payload.p, pt->it->payload.len,
-			    stat_sink, &t, &tc))
-		r->oom = 1;
+	text_stats(r, pt, &t, &tc);
 	return t.bhit;
 }
 

@@ -184,22 +184,6 @@ static void warn(const struct walk *w, enum ccm_warning_code c, int64_t a,
 		ccm_warn(&w->m->warn, c, a, b);
 }
 
-static int grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-	size_t ncap;
-	void *np;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 8;
-	np = realloc(*arr, ncap * elem);
-	if (!np)
-		return -ENOMEM;
-	*arr = np;
-	*cap = ncap;
-	return 0;
-}
-
 static int add_header(const struct walk *w, struct ccm_slice name,
 		      struct ccm_slice value, size_t off)
 {
@@ -207,7 +191,7 @@ static int add_header(const struct walk *w, struct ccm_slice name,
 
 	if (!w->bounded)
 		return 0;
-	if (grow((void **)&m->hdr, &m->hdrcap, m->nhdr, sizeof(*m->hdr)))
+	if (ccm_grow((void **)&m->hdr, &m->hdrcap, m->nhdr, sizeof(*m->hdr)))
 		return -ENOMEM;
 	m->hdr[m->nhdr].name = name;
 	m->hdr[m->nhdr].value = value;
@@ -244,7 +228,7 @@ static int add_item(const struct walk *w, enum ccm_item_kind kind,
 
 	if (!w->bounded)
 		return 0;
-	if (grow((void **)&m->items, &m->itemcap, m->nitems, sizeof(*m->items)))
+	if (ccm_grow((void **)&m->items, &m->itemcap, m->nitems, sizeof(*m->items)))
 		return -ENOMEM;
 	it = &m->items[m->nitems++];
 	it->kind = kind;

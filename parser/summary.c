@@ -14,18 +14,6 @@
 #include "ccm.h"
 #include "render_internal.h"
 
-static const struct ccm_header *first_header(const struct ccm_msg *m,
-					     const char *name)
-{
-	size_t i, n = strlen(name);
-
-	for (i = 0; i < m->nhdr; i++)
-		if (m->hdr[i].name.len == n &&
-		    strncasecmp(m->hdr[i].name.p, name, n) == 0)
-			return &m->hdr[i];
-	return NULL;
-}
-
 size_t ccm_subject_clean(const struct ccm_options *o, const char *p,
 			 size_t n, struct ccm_buf *out, size_t *nbad)
 {
@@ -88,16 +76,16 @@ int ccm_msg_summarize(const struct ccm_options *o, const struct ccm_msg *m,
 	ccm_buf_clear(&s->folder);
 	s->mtime = fallback_mtime;
 	s->date_ok = 0;
-	h = first_header(m, "Date");
+	h = ccm_msg_header(m, "Date");
 	if (h && ccm_date_parse(o, h->value.p, h->value.len, &d) == 0) {
 		s->mtime = d.epoch;
 		s->date_ok = 1;
 	}
-	h = first_header(m, "Subject");
+	h = ccm_msg_header(m, "Subject");
 	if (h)
 		ccm_subject_clean(o, h->value.p, h->value.len, &s->subject,
 				  NULL);
-	h = first_header(m, "Folder");
+	h = ccm_msg_header(m, "Folder");
 	if (h)
 		ccm_cp_to_utf8(o, h->value.p, h->value.len, &s->folder, NULL);
 	ccm_buf_cstr(&s->subject);
