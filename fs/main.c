@@ -35,6 +35,8 @@ static const char usage_text[] =
 	"       account=NAME      account name for a single source file\n"
 	"       crlf              CRLF line ends in .eml files (default LF)\n"
 	"       domain=PO=DOMAIN  map a post office to a real mail domain\n"
+	"       layout=maildir    one Maildir++ per account (cur/new/tmp,\n"
+	"                         .Folder dirs) for IMAP servers; default plain\n"
 	"  -h, --help         this text\n"
 	"  -V, --version      the version\n"
 	"\n"
@@ -51,6 +53,8 @@ static int bad_usage(const char *msg, const char *arg)
 	fprintf(stderr, "Try 'ccmailfs --help' for more information.\n");
 	return 2;
 }
+
+static enum tree_layout layout = TREE_LAYOUT_PLAIN;
 
 /* Split "a,b\,c" on unescaped commas and set each option. */
 static int set_options(struct ccm_options *o, const char *list)
@@ -70,7 +74,15 @@ static int set_options(struct ccm_options *o, const char *list)
 
 			*w = '\0';
 			if (*buf) {
-				int r = ccm_options_set(o, buf, err, sizeof(err));
+				int r = tree_layout_option(buf, &layout);
+
+				if (r < 0) {
+					rc = bad_usage("layout must be plain or "
+						       "maildir", buf);
+					break;
+				}
+				r = r ? ccm_options_set(o, buf, err, sizeof(err))
+				      : 0;
 
 				if (r < 0) {
 					rc = bad_usage(err, NULL);
@@ -107,7 +119,7 @@ static int open_all(struct ccm_archive **a, struct tree **t,
 			ccm_strerror(err));
 		return err;
 	}
-	err = tree_build(t, *a);
+	err = tree_build(t, *a, layout);
 	if (!err)
 		err = report_build(*a, *t, report, rc);
 	if (!err)

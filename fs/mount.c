@@ -21,6 +21,7 @@
 #include "report.h"
 
 static int use_syslog;
+static enum tree_layout layout = TREE_LAYOUT_PLAIN;
 
 static void log_line(enum fuse_log_level level, const char *fmt, va_list ap)
 {
@@ -127,7 +128,12 @@ static int split_options(struct ccm_options *o, const char *list,
 				*w++ = *r2;
 			}
 			*w = '\0';
-			r = *kv ? ccm_options_set(o, kv, err, sizeof(err)) : 1;
+			r = *kv ? tree_layout_option(kv, &layout) : 1;
+			if (r < 0)
+				snprintf(err, sizeof(err), "%s: layout must be "
+					 "plain or maildir", kv);
+			else if (r > 0 && *kv)
+				r = ccm_options_set(o, kv, err, sizeof(err));
 			free(kv);
 			if (r < 0) {
 				rc = fail("%s", err);
@@ -272,7 +278,7 @@ int ccmfs_mount_main(int argc, char **argv)
 			      "found; see 'ccmailfs --check %s')", bad, bad);
 		goto out;
 	}
-	err = tree_build(&fs.tree, a);
+	err = tree_build(&fs.tree, a, layout);
 	if (!err)
 		err = report_build(a, fs.tree, &report, &rc);
 	if (!err)
@@ -281,6 +287,9 @@ int ccmfs_mount_main(int argc, char **argv)
 		status = fail("%s", ccm_strerror(err));
 		goto out;
 	}
+	/* From here on, sources are read with pread: a source that shrinks
+	 * under the mount gives EIO, never SIGBUS. */
+	ccm_archive_unmap(a);
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs.timeout = 86400.0;

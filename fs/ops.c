@@ -276,6 +276,41 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
+/* Reply to an xattr query from a buffer: size 0 asks for the length. */
+static void reply_xattr_buf(fuse_req_t req, int err, struct ccm_buf *b,
+			    size_t size)
+{
+	if (err)
+		fuse_reply_err(req, ccmfs_errno(err));
+	else if (size == 0)
+		fuse_reply_xattr(req, b->len);
+	else if (b->len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, b->p, b->len);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct ccm_buf b;
+
+	ccm_buf_init(&b);
+	reply_xattr_buf(req, tree_xattr_list(fs_of(req)->tree, ino, &b), &b,
+			size);
+	ccm_buf_release(&b);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	struct ccm_buf b;
+
+	ccm_buf_init(&b);
+	reply_xattr_buf(req, tree_xattr_get(fs_of(req)->tree, ino, name, &b),
+			&b, size);
+	ccm_buf_release(&b);
+}
+
 /* Every write-like call: the filesystem is read-only (SPEC 2). */
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
@@ -372,6 +407,8 @@ const struct fuse_lowlevel_ops ccmfs_ops = {
 	.rename = op_rename,
 	.link = op_link,
 	.create = op_create,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
 	.setxattr = op_setxattr,
 	.removexattr = op_removexattr,
 	.fallocate = op_fallocate,

@@ -192,5 +192,34 @@ int report_build(const struct ccm_archive *a, const struct tree *t,
 	pct(out, c->covered, c->bytes);
 	ccm_buf_printf(out, ") in messages, error entries and ignorable "
 			    "padding, markers and console lines\n");
+	{
+		char status[REPORT_STATUS_LEN];
+
+		report_status_line(a, status);
+		ccm_buf_puts(out, "\n");
+		ccm_buf_put(out, status, REPORT_STATUS_LEN);
+	}
 	return out->oom ? -ENOMEM : 0;
+}
+
+void report_status_line(const struct ccm_archive *a,
+			char line[REPORT_STATUS_LEN])
+{
+	char why[REPORT_STATUS_LEN];
+	int n;
+
+	if (ccm_archive_changed(a, why, sizeof(why)))
+		n = snprintf(line, REPORT_STATUS_LEN,
+			     "Source status: CHANGED: %s; files whose bytes are "
+			     "gone fail with EIO", why);
+	else
+		n = snprintf(line, REPORT_STATUS_LEN,
+			     "Source status: unchanged since it was indexed");
+	if (n < 0)
+		n = 0;
+	if (n > REPORT_STATUS_LEN - 1)
+		n = REPORT_STATUS_LEN - 1;
+	/* Padded with blanks to the fixed length, then one line end. */
+	memset(line + n, ' ', (size_t)(REPORT_STATUS_LEN - 1 - n));
+	line[REPORT_STATUS_LEN - 1] = '\n';
 }

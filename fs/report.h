@@ -21,4 +21,13 @@ struct report_counts {
 int report_build(const struct ccm_archive *a, const struct tree *t,
 		 struct ccm_buf *out, struct report_counts *c);
 
+/*
+ * The report's last line says whether the sources still match the index.
+ * It has a fixed length, so it can be rewritten in place when a source
+ * changes under a mount without changing the report's size.
+ */
+#define REPORT_STATUS_LEN 200
+void report_status_line(const struct ccm_archive *a,
+			char line[REPORT_STATUS_LEN]);
+
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "report.h"
 #include "tree.h"
 
 #define NAME_MAX_BYTES 255
@@ -291,14 +292,12 @@ static void put_component(struct tree *t, const char *s, size_t n)
 		ccm_buf_putc(&t->names, '_');
 }
 
-static int add_dir(struct tree *t, uint32_t parent, const char *s, size_t n,
-		   uint32_t *ino)
+/* The directory named by names[off..len) under parent: reused if it
+ * exists (folders merge), else made. */
+static int dir_at(struct tree *t, uint32_t parent, size_t off, uint32_t *ino)
 {
-	size_t off = t->names.len;
 	uint64_t found;
 
-	put_component(t, s, n);
-	/* An existing directory of that name is reused (folders merge). */
 	if (!t->names.oom &&
 	    tree_lookup(t, parent, t->names.p + off, t->names.len - off,
 			&found) == 0 &&
@@ -308,6 +307,165 @@ static int add_dir(struct tree *t, uint32_t parent, const char *s, size_t n,
 		return 0;
 	}
 	return add_node(t, parent, off, TREE_DIR, ino);
+}
+
+static int add_dir(struct tree *t, uint32_t parent, const char *s, size_t n,
+		   uint32_t *ino)
+{
+	size_t off = t->names.len;
+
+	put_component(t, s, n);
+	return dir_at(t, parent, off, ino);
+}
+
+/* cur/, new/ and tmp/ of a maildir; *cur gets cur/. */
+static int maildir_subdirs(struct tree *t, uint32_t md, uint32_t *cur)
+{
+	uint32_t dummy;
+	int err;
+
+	err = add_dir(t, md, "cur", 3, cur);
+	if (!err)
+		err = add_dir(t, md, "new", 3, &dummy);
+	if (!err)
+		err = add_dir(t, md, "tmp", 3, &dummy);
+	return err;
+}
+
+static int is_inbox(const char *s, size_t n)
+{
+	return n == 5 && strncasecmp(s, "inbox", 5) == 0;
+}
+
+/*
+ * IMAP's modified UTF-7 (RFC 3501 5.1.3), which Dovecot and Courier use for
+ * folder names on disk: printable ASCII as is ("&" as "&-"), other
+ * characters as "&" + base64 of UTF-16BE with ',' for '/' + "-".  Replaces
+ * names[from..len) in place.
+ */
+static void mutf7(struct tree *t, size_t from)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+	size_t n = t->names.len - from, i = 0, k;
+	char *in = malloc(n ? n : 1);
+
+	if (!in) {
+		t->names.oom = 1;
+		return;
+	}
+	memcpy(in, t->names.p + from, n);
+	t->names.len = from;
+	while (i < n) {
+		unsigned char c = (unsigned char)in[i];
+		uint32_t bits = 0;
+		int nbits = 0;
+
+		if (c >= 0x20 && c < 0x7f) {
+			ccm_buf_putc(&t->names, (char)c);
+			if (c == '&')
+				ccm_buf_putc(&t->names, '-');
+			i++;
+			continue;
+		}
+		ccm_buf_putc(&t->names, '&');
+		while (i < n && ((unsigned char)in[i] < 0x20 ||
+				 (unsigned char)in[i] >= 0x7f)) {
+			uint32_t cp, u[2];
+			size_t len = utf8_len((const unsigned char *)in + i, n - i);
+			int nu, j;
+
+			if (len == 0) {
+				cp = 0xfffd;
+				len = 1;
+			} else if (len == 1) {
+				cp = (unsigned char)in[i];
+			} else {
+				cp = (unsigned char)in[i] & (0xff >> (len + 1));
+				for (k = 1; k < len; k++)
+					cp = (cp << 6) | ((unsigned char)in[i + k] & 0x3f);
+			}
+			i += len;
+			if (cp >= 0x10000) {
+				cp -= 0x10000;
+				u[0] = 0xd800 | (cp >> 10);
+				u[1] = 0xdc00 | (cp & 0x3ff);
+				nu = 2;
+			} else {
+				u[0] = cp;
+				nu = 1;
+			}
+			for (j = 0; j < nu; j++) {
+				bits = (bits << 16) | u[j];
+				nbits += 16;
+				while (nbits >= 6) {
+					nbits -= 6;
+					ccm_buf_putc(&t->names,
+						     b64[(bits >> nbits) & 0x3f]);
+				}
+			}
+		}
+		if (nbits)
+			ccm_buf_putc(&t->names, b64[(bits << (6 - nbits)) & 0x3f]);
+		ccm_buf_putc(&t->names, '-');
+	}
+	free(in);
+}
+
+/*
+ * Maildir++ (Dovecot's default layout): the account's Inbox is the root,
+ * folder "A\B" is the directory ".A.B".  '.' separates levels there, so a
+ * '.' inside a component becomes '_'.
+ */
+static int maildir_folder(struct tree *t, uint32_t acc, const char *folder,
+			  uint32_t *cur)
+{
+	const char *p = folder, *q;
+	size_t off = t->names.len, before;
+	uint32_t md = acc;
+	int parts = 0;
+
+	ccm_buf_putc(&t->names, '.');
+	while (*p) {
+		q = p;
+		while (*q && *q != '\\' && *q != '/')
+			q++;
+		if (q > p && !(parts == 0 && !*q && is_inbox(p, (size_t)(q - p)))) {
+			before = t->names.len;
+			if (parts)
+				ccm_buf_putc(&t->names, '.');
+			tree_clean_name(p, (size_t)(q - p), COMPONENT_BYTES,
+					&t->names);
+			if (t->names.len == before + (parts ? 1 : 0)) {
+				t->names.len = before;
+			} else {
+				size_t i;
+
+				for (i = before + (parts ? 1 : 0);
+				     i < t->names.len; i++)
+					if (t->names.p[i] == '.')
+						t->names.p[i] = '_';
+				mutf7(t, before + (parts ? 1 : 0));
+				parts++;
+			}
+		}
+		p = *q ? q + 1 : q;
+	}
+	if (parts) {
+		int err;
+
+		if (t->names.len - off > NAME_MAX_BYTES)
+			t->names.len = off + NAME_MAX_BYTES;
+		while (t->names.len > off + 1 &&
+		       ((unsigned char)t->names.p[t->names.len] & 0xc0) == 0x80)
+			t->names.len--;
+		err = dir_at(t, acc, off, &md);
+		if (err)
+			return err;
+	} else {
+		t->names.len = off;
+	}
+	return maildir_subdirs(t, md, cur);
 }
 
 /* Folder "A\B" nests as A/B; no folder means "Inbox" (SPEC 2). */
@@ -381,6 +539,24 @@ static int add_entry_file(struct tree *t, uint32_t dir, size_t i, int width)
 	uint32_t ino;
 	int err;
 
+	if (t->layout == TREE_LAYOUT_MAILDIR && e->kind == CCM_ENTRY_MESSAGE) {
+		/* time.unique.host,S=size:2,flags; S= is exact (Dovecot trusts
+		 * it), "S" marks it seen: the export has no read status. */
+		int64_t ft = file_time(e->mtime);
+		const char *src = t->a->files[e->file].name;
+		uint32_t h = 2166136261u;
+		size_t k;
+
+		for (k = 0; src[k]; k++)
+			h = (h ^ (unsigned char)src[k]) * 16777619u;
+		for (k = 0; k < 8; k++)
+			h = (h ^ (unsigned char)(e->off >> (8 * k))) * 16777619u;
+		ccm_buf_printf(&t->names, "%lld.%llu_%08x.ccmailfs,S=%llu:2,S",
+			       (long long)(ft < 0 ? 0 : ft),
+			       (unsigned long long)e->ordinal, h,
+			       (unsigned long long)e->size);
+		goto named;
+	}
 	ccm_buf_printf(&t->names, "%0*llu", width,
 		       (unsigned long long)e->ordinal);
 	if (e->kind == CCM_ENTRY_ERROR) {
@@ -410,6 +586,7 @@ static int add_entry_file(struct tree *t, uint32_t dir, size_t i, int width)
 		}
 		ccm_buf_puts(&t->names, ".eml");
 	}
+named:
 	err = add_node(t, dir, off, TREE_ENTRY, &ino);
 	if (err)
 		return err;
@@ -458,7 +635,21 @@ static int link_children(struct tree *t)
 	return 0;
 }
 
-int tree_build(struct tree **out, const struct ccm_archive *a)
+int tree_layout_option(const char *kv, enum tree_layout *out)
+{
+	if (strncmp(kv, "layout=", 7) != 0)
+		return 1;
+	if (strcmp(kv + 7, "plain") == 0)
+		*out = TREE_LAYOUT_PLAIN;
+	else if (strcmp(kv + 7, "maildir") == 0)
+		*out = TREE_LAYOUT_MAILDIR;
+	else
+		return -1;
+	return 0;
+}
+
+int tree_build(struct tree **out, const struct ccm_archive *a,
+	       enum tree_layout layout)
 {
 	struct tree *t;
 	uint32_t *order = NULL, *acc_ino = NULL, ino;
@@ -471,6 +662,7 @@ int tree_build(struct tree **out, const struct ccm_archive *a)
 	if (!t)
 		return -ENOMEM;
 	t->a = a;
+	t->layout = layout;
 	ccm_buf_init(&t->names);
 	ccm_buf_init(&t->report);
 	order = malloc((a->naccounts + 1) * sizeof(*order));
@@ -506,6 +698,8 @@ int tree_build(struct tree **out, const struct ccm_archive *a)
 		 * to the same directory name (add_node dedups). */
 		put_component(t, name, strlen(name));
 		err = add_node(t, TREE_ROOT, off, TREE_DIR, &acc_ino[order[i]]);
+		if (!err && layout == TREE_LAYOUT_MAILDIR)
+			err = maildir_subdirs(t, acc_ino[order[i]], &ino);
 		if (err)
 			goto out;
 		width[order[i]] = digits_of(n);
@@ -514,8 +708,14 @@ int tree_build(struct tree **out, const struct ccm_archive *a)
 		const struct ccm_entry *e = &a->entries[i];
 		uint32_t dir;
 
-		err = folder_dir(t, acc_ino[e->account],
-				 ccm_archive_str(a, e->folder), &dir);
+		if (layout == TREE_LAYOUT_PLAIN)
+			err = folder_dir(t, acc_ino[e->account],
+					 ccm_archive_str(a, e->folder), &dir);
+		else if (e->kind == CCM_ENTRY_ERROR)
+			err = add_dir(t, acc_ino[e->account], "errors", 6, &dir);
+		else
+			err = maildir_folder(t, acc_ino[e->account],
+					     ccm_archive_str(a, e->folder), &dir);
 		if (!err)
 			err = add_entry_file(t, dir, i, width[e->account]);
 		if (err)
@@ -608,6 +808,16 @@ int tree_read(const struct tree *t, uint64_t ino, struct ccm_buf *out)
 		return -EISDIR;
 	case TREE_REPORT:
 		ccm_buf_put(out, t->report.p, t->report.len);
+		/* Tell whether the sources changed since the mount (issue:
+		 * a changing source), in the fixed-size last line. */
+		if (!out->oom && !out->count_only &&
+		    t->report.len >= REPORT_STATUS_LEN) {
+			char line[REPORT_STATUS_LEN];
+
+			report_status_line(t->a, line);
+			memcpy(out->p + out->len - REPORT_STATUS_LEN, line,
+			       REPORT_STATUS_LEN);
+		}
 		return out->oom ? -ENOMEM : 0;
 	default:
 		return ccm_archive_render(t->a, n->entry, out);
@@ -630,4 +840,58 @@ void tree_path(const struct tree *t, uint64_t ino, struct ccm_buf *out)
 uint64_t tree_entry_ino(const struct tree *t, size_t i)
 {
 	return i < t->a->nentries ? t->entry_ino[i] : 0;
+}
+
+static const char *const xattr_names[] = {
+	"user.ccmail.account", "user.ccmail.folder", "user.ccmail.source",
+	"user.ccmail.warnings",
+};
+
+int tree_xattr_list(const struct tree *t, uint64_t ino, struct ccm_buf *out)
+{
+	const struct tree_node *n = tree_node(t, ino);
+	size_t i;
+
+	if (!n)
+		return -ENOENT;
+	if (n->kind != TREE_ENTRY)
+		return 0;
+	for (i = 0; i < sizeof(xattr_names) / sizeof(xattr_names[0]); i++)
+		ccm_buf_put(out, xattr_names[i], strlen(xattr_names[i]) + 1);
+	return out->oom ? -ENOMEM : 0;
+}
+
+int tree_xattr_get(const struct tree *t, uint64_t ino, const char *name,
+		   struct ccm_buf *out)
+{
+	const struct tree_node *n = tree_node(t, ino);
+	const struct ccm_archive *a = t->a;
+	const struct ccm_entry *e;
+	size_t i;
+
+	if (!n)
+		return -ENOENT;
+	if (n->kind != TREE_ENTRY)
+		return -ENODATA;
+	e = &a->entries[n->entry];
+	if (strcmp(name, xattr_names[0]) == 0) {
+		ccm_buf_puts(out, ccm_archive_str(a, a->accounts[e->account].name));
+	} else if (strcmp(name, xattr_names[1]) == 0) {
+		const char *f = ccm_archive_str(a, e->folder);
+
+		ccm_buf_puts(out, *f ? f : "Inbox");
+	} else if (strcmp(name, xattr_names[2]) == 0) {
+		ccm_buf_printf(out, "%s:%llu", a->files[e->file].name,
+			       (unsigned long long)e->off);
+	} else if (strcmp(name, xattr_names[3]) == 0) {
+		if (e->kind == CCM_ENTRY_ERROR)
+			ccm_buf_printf(out, "%s\n", ccm_reason_text(e->reason));
+		for (i = 0; i < e->nwarn; i++) {
+			ccm_warning_format(&a->warns.w[e->warn_first + i], out);
+			ccm_buf_putc(out, '\n');
+		}
+	} else {
+		return -ENODATA;
+	}
+	return out->oom ? -ENOMEM : 0;
 }

@@ -22,6 +22,17 @@
 
 enum tree_kind { TREE_DIR, TREE_ENTRY, TREE_REPORT };
 
+/*
+ * TREE_LAYOUT_PLAIN: <account>/<folder>/<ordinal date subject>.eml (SPEC 2).
+ * TREE_LAYOUT_MAILDIR: each account is a Maildir++ root (Dovecot's default):
+ * its Inbox in cur/, other folders as .Folder.Sub/cur, error entries in
+ * errors/; file names <time>.<ordinal>_<hash>.ccmailfs,S=<size>:2,S.
+ */
+enum tree_layout { TREE_LAYOUT_PLAIN, TREE_LAYOUT_MAILDIR };
+
+/* Parse "layout=plain|maildir"; 1 if kv is not a layout option, -1 bad. */
+int tree_layout_option(const char *kv, enum tree_layout *out);
+
 struct tree_node {
 	uint32_t parent;	/* inode of the parent (root: itself) */
 	uint32_t name;		/* offset into the name pool */
@@ -36,6 +47,7 @@ struct tree_node {
 
 struct tree {
 	const struct ccm_archive *a;
+	enum tree_layout layout;
 	struct tree_node *nodes;	/* nodes[ino - 1] */
 	size_t nnodes, nodecap;
 	uint32_t *children;		/* inodes, grouped by directory */
@@ -48,8 +60,9 @@ struct tree {
 	uint32_t *entry_ino;		/* archive entry -> inode */
 };
 
-/* Build the tree of a.  The report text is taken from report (copied). */
-int tree_build(struct tree **out, const struct ccm_archive *a);
+/* Build the tree of a in the given layout. */
+int tree_build(struct tree **out, const struct ccm_archive *a,
+	       enum tree_layout layout);
 /* Set the report file's content (after tree_build: it names tree paths). */
 int tree_set_report(struct tree *t, const char *p, size_t n);
 void tree_free(struct tree *t);
@@ -70,6 +83,15 @@ int tree_read(const struct tree *t, uint64_t ino, struct ccm_buf *out);
 void tree_path(const struct tree *t, uint64_t ino, struct ccm_buf *out);
 /* Inode of archive entry i (0 if none). */
 uint64_t tree_entry_ino(const struct tree *t, size_t i);
+
+/*
+ * Extended attributes of a file (user.ccmail.account, .folder, .source,
+ * .warnings), from the index, without rendering.  list: the names, each
+ * NUL-terminated.  get: the value, or -ENODATA.
+ */
+int tree_xattr_list(const struct tree *t, uint64_t ino, struct ccm_buf *out);
+int tree_xattr_get(const struct tree *t, uint64_t ino, const char *name,
+		   struct ccm_buf *out);
 
 /* Name rules (exposed for tests): append a clean name component. */
 void tree_clean_name(const char *in, size_t n, size_t max, struct ccm_buf *out);

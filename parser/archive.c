@@ -11,9 +11,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ccm.h"
+#include "lex.h"
+#include "parse_internal.h"
 
 struct build {
 	struct ccm_archive *a;
@@ -149,9 +153,37 @@ static int add_entry(struct build *b, struct ccm_entry **out)
 	return 0;
 }
 
+/*
+ * Bytes [off, off+len) of file f: from the mapping while indexing, else
+ * with pread.  A short read means the source changed under us.
+ */
+static int read_range(const struct ccm_file *f, uint64_t off, size_t len,
+		      char *buf)
+{
+	size_t got = 0;
+
+	if (f->data) {
+		memcpy(buf, f->data + off, len);
+		return 0;
+	}
+	while (got < len) {
+		ssize_t r = pread(f->fd, buf + got, len - got,
+				  (off_t)(off + got));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -EIO;
+		if (r == 0)
+			return -CCM_E_CHANGED;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
 /* The text of an error entry: explanation, then the raw bytes. */
-static void render_error(const struct ccm_archive *a, const struct ccm_entry *e,
-			 struct ccm_buf *out)
+static int render_error(const struct ccm_archive *a, const struct ccm_entry *e,
+			struct ccm_buf *out)
 {
 	const struct ccm_file *f = &a->files[e->file];
 	const char *nl = a->opt.crlf ? "\r\n" : "\n";
@@ -173,10 +205,22 @@ static void render_error(const struct ccm_archive *a, const struct ccm_entry *e,
 		       nl, nl);
 	ccm_buf_printf(out, "--- raw bytes follow (%llu) ---%s",
 		       (unsigned long long)e->len, nl);
-	if (!out->count_only)
-		ccm_buf_put(out, f->data + e->off, (size_t)e->len);
-	else
+	if (out->count_only) {
 		out->len += (size_t)e->len;
+		return 0;
+	}
+	{
+		char *raw = malloc(e->len ? (size_t)e->len : 1);
+		int err;
+
+		if (!raw)
+			return -ENOMEM;
+		err = read_range(f, e->off, (size_t)e->len, raw);
+		if (!err)
+			ccm_buf_put(out, raw, (size_t)e->len);
+		free(raw);
+		return err;
+	}
 }
 
 static int on_error(struct build *b, const struct ccm_seg *g)
@@ -200,7 +244,9 @@ static int on_error(struct build *b, const struct ccm_seg *g)
 	e->subject = 0;
 	e->line = line_at(b, g->off);
 	ccm_buf_clear(&b->meas);
-	render_error(a, e, &b->meas);
+	err = render_error(a, e, &b->meas);
+	if (err)
+		return err;
 	e->size = b->meas.len;
 	a->stats[b->file].nerr++;
 	return 0;
@@ -463,6 +509,7 @@ int ccm_archive_open(struct ccm_archive **out, const char *const *paths,
 		b.pending = acc;
 		b.pending_len = acclen;
 		b.had_marker = 0;
+		f->tail = f->data ? lex_tail_padding(f->data, (size_t)f->size) : 0;
 		err = ccm_scan(f, on_segment, &b);
 		if (!err && !b.had_marker)
 			err = resolve_pending(&b);
@@ -519,10 +566,25 @@ int ccm_archive_render(const struct ccm_archive *a, size_t i,
 	int err;
 
 	if (e->kind == CCM_ENTRY_ERROR) {
-		render_error(a, e, out);
+		err = render_error(a, e, out);
+		if (err)
+			return err;
 	} else {
+		/*
+		 * Parse a private copy of the message's bytes, with the file's
+		 * tail position as seen when indexing, so the parse (and the
+		 * size) is exactly the indexed one.
+		 */
+		char *raw = malloc(e->len ? (size_t)e->len : 1);
+
+		if (!raw)
+			return -ENOMEM;
+		err = read_range(f, e->off, (size_t)e->len, raw);
 		ccm_msg_init(&m);
-		err = ccm_msg_parse(f, e->off, e->len, &m);
+		if (!err)
+			err = msg_parse_range(raw, e->off,
+					      (size_t)(f->tail - e->off), 0,
+					      (size_t)e->len, &m);
 		if (!err) {
 			memset(&rc, 0, sizeof(rc));
 			rc.opt = &a->opt;
@@ -534,6 +596,7 @@ int ccm_archive_render(const struct ccm_archive *a, size_t i,
 			err = ccm_eml_render(&rc, &m, out, NULL);
 		}
 		ccm_msg_release(&m);
+		free(raw);
 		if (err)
 			return err;
 	}
@@ -542,5 +605,45 @@ int ccm_archive_render(const struct ccm_archive *a, size_t i,
 	/* The size promised by stat must hold; never serve a partial file. */
 	if (out->len - start != e->size)
 		return -CCM_E_CHANGED;
+	return 0;
+}
+
+void ccm_archive_unmap(struct ccm_archive *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nfiles; i++) {
+		struct ccm_file *f = &a->files[i];
+
+		if (f->data)
+			munmap((void *)f->data, f->size);
+		f->data = NULL;
+	}
+}
+
+int ccm_archive_changed(const struct ccm_archive *a, char *why, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < a->nfiles; i++) {
+		const struct ccm_file *f = &a->files[i];
+		struct stat st, pst;
+		int gone = stat(f->path, &pst) != 0;
+
+		if (fstat(f->fd, &st) != 0 || (uint64_t)st.st_size != f->size ||
+		    (int64_t)st.st_mtime != f->mtime) {
+			snprintf(why, n, "%s was modified after it was indexed "
+				 "(now %lld bytes)", f->path,
+				 (long long)st.st_size);
+			return 1;
+		}
+		if (gone || (uint64_t)pst.st_ino != f->ino ||
+		    (uint64_t)pst.st_dev != f->dev) {
+			snprintf(why, n, "%s was %s after it was indexed; the "
+				 "indexed copy is still served", f->path,
+				 gone ? "deleted" : "replaced");
+			return 1;
+		}
+	}
 	return 0;
 }

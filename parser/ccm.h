@@ -109,9 +109,11 @@ void ccm_options_release(struct ccm_options *o);
 struct ccm_file {
 	char *path;		/* as given */
 	char *name;		/* base name, used in X-CcMail-Source */
-	const char *data;	/* mapping (NULL when size == 0) */
+	const char *data;	/* mapping (NULL when size == 0 or unmapped) */
 	uint64_t size;
 	int64_t mtime;		/* seconds since the epoch */
+	uint64_t tail;		/* start of the trailing Ctrl-Z/blank padding */
+	uint64_t dev, ino;	/* identity, to notice a changed source */
 	int fd;
 };
 
@@ -425,6 +427,17 @@ const char *ccm_archive_str(const struct ccm_archive *a, uint32_t off);
  */
 int ccm_archive_render(const struct ccm_archive *a, size_t i,
 		       struct ccm_buf *out);
+/*
+ * Drop the mappings once the index is built; renders then read each entry's
+ * bytes with pread.  A source truncated, overwritten or deleted while in use
+ * can then never raise SIGBUS: a short read is -CCM_E_CHANGED (EIO).
+ */
+void ccm_archive_unmap(struct ccm_archive *a);
+/*
+ * 1 if a source file no longer matches what was indexed (size, mtime,
+ * identity of the path, or bytes the index relies on); fills why.
+ */
+int ccm_archive_changed(const struct ccm_archive *a, char *why, size_t n);
 /* 1-based line number of a byte offset in file f (counts LF, CR, CR LF). */
 uint64_t ccm_archive_line(const struct ccm_archive *a, uint32_t f,
 			  uint64_t off);

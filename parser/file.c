@@ -3,8 +3,9 @@
  *
  * The mapping is shared by every slice the parser hands out.  A zero-length
  * file cannot be mapped, so it is represented by data == NULL, size == 0.
- * Known hazard (see README, issue on changing sources): if the file shrinks
- * while mapped, touching the vanished pages raises SIGBUS.
+ * The mapping is used while indexing only: if the file shrank while mapped,
+ * touching the vanished pages would raise SIGBUS, so a mounted archive
+ * drops it (ccm_archive_unmap) and reads with pread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +49,9 @@ int ccm_file_open(struct ccm_file *f, const char *path)
 	}
 	f->size = (uint64_t)st.st_size;
 	f->mtime = (int64_t)st.st_mtime;
+	f->tail = f->size;
+	f->dev = (uint64_t)st.st_dev;
+	f->ino = (uint64_t)st.st_ino;
 	f->path = strdup(path);
 	f->name = base_name(path);
 	if (!f->path || !f->name) {

@@ -31,6 +31,7 @@ struct walk {
 	int sized;	/* the export writes size lines (/ITEMSIZE) */
 	size_t ftail;	/* the file's own padding start, for RUN_ON at lim */
 	int past_eof;	/* message (and contents) size point past the file */
+	uint64_t base;	/* file offset of d[0]: reported offsets add it */
 };
 
 static int plausible(const struct walk *w, size_t q)
@@ -195,7 +196,7 @@ static int add_header(const struct walk *w, struct ccm_slice name,
 		return -ENOMEM;
 	m->hdr[m->nhdr].name = name;
 	m->hdr[m->nhdr].value = value;
-	m->hdr[m->nhdr].off = off;
+	m->hdr[m->nhdr].off = w->base + off;
 	m->nhdr++;
 	return 0;
 }
@@ -236,7 +237,7 @@ static int add_item(const struct walk *w, enum ccm_item_kind kind,
 	it->title = title;
 	it->payload.p = w->d + ps;
 	it->payload.len = pe > ps ? pe - ps : 0;
-	it->off = off;
+	it->off = w->base + off;
 	return 0;
 }
 
@@ -292,7 +293,8 @@ static int walk_items(struct walk *w, size_t p, size_t *endp)
 				next = after;
 				if (after == q && q < w->ftail &&
 				    !lex_at_line_start(d, q))
-					warn(w, CCM_W_RUN_ON, (int64_t)q, 0);
+					warn(w, CCM_W_RUN_ON,
+					     (int64_t)(w->base + q), 0);
 			} else if (sz.state == SZ_VALID &&
 				   sz.value <= w->lim - ps &&
 				   size_window(w, ps, q, &r)) {
@@ -341,7 +343,7 @@ static int walk_items(struct walk *w, size_t p, size_t *endp)
 			break;
 		/* Not an item: keep it as text up to the next token. */
 		next = scan_block(w, p, &pe, 1);
-		warn(w, CCM_W_TRAILING, (int64_t)p, 0);
+		warn(w, CCM_W_TRAILING, (int64_t)(w->base + p), 0);
 		word.p = d + p;
 		word.len = 0;
 		title = word;
@@ -368,7 +370,7 @@ static int body_from_strays(struct walk *w, size_t first_stray)
 	size_t i, n = 0;
 
 	for (i = 0; i < m->nhdr; i++)
-		if (m->hdr[i].off < first_stray)
+		if (m->hdr[i].off < w->base + first_stray)
 			m->hdr[n++] = m->hdr[i];
 	m->nhdr = n;
 	/* The STRAY_LINE warnings no longer apply: those lines are body. */
@@ -429,7 +431,7 @@ static int walk_message(struct walk *w, size_t s, size_t *endp)
 			a.len = 0;
 			value.p = d + p;
 			value.len = e - p;
-			warn(w, CCM_W_STRAY_LINE, (int64_t)p, 0);
+			warn(w, CCM_W_STRAY_LINE, (int64_t)(w->base + p), 0);
 			err = add_header(w, a, value, p);
 		}
 		if (err)
@@ -527,7 +529,7 @@ size_t msg_find_end(const char *d, size_t size, size_t tail, size_t s)
 		q = msz.next + msz.value;
 		if (q <= tail && lex_at_line_start(d, q)) {
 			ccm_msg_init(&trial);
-			if (msg_parse_range(d, tail, s, q, &trial) == 0 &&
+			if (msg_parse_range(d, 0, tail, s, q, &trial) == 0 &&
 			    sizes_clean(&trial))
 				end = q;
 			ccm_msg_release(&trial);
@@ -536,11 +538,11 @@ size_t msg_find_end(const char *d, size_t size, size_t tail, size_t s)
 	return end;
 }
 
-int msg_parse_range(const char *d, size_t tail, size_t off, size_t end,
-		    struct ccm_msg *m)
+int msg_parse_range(const char *d, uint64_t base, size_t tail, size_t off,
+		    size_t end, struct ccm_msg *m)
 {
 	struct walk w = { .d = d, .lim = end, .tail = end, .bounded = 1,
-			  .m = m, .ftail = tail };
+			  .m = m, .ftail = tail, .base = base };
 	size_t e;
 
 	/* Reuse the arrays: the scanner parses every message with one msg. */
@@ -548,7 +550,7 @@ int msg_parse_range(const char *d, size_t tail, size_t off, size_t end,
 	m->nitems = 0;
 	m->warn.n = 0;
 	m->has_contents = 0;
-	m->off = off;
+	m->off = base + off;
 	m->len = end - off;
 	return walk_message(&w, off, &e);
 }
@@ -571,8 +573,11 @@ int ccm_msg_parse(const struct ccm_file *f, uint64_t off, uint64_t len,
 {
 	if (off > f->size || len > f->size - off)
 		return -CCM_E_LIMIT;
-	return msg_parse_range(f->data, (size_t)f->size, (size_t)off,
-			       (size_t)(off + len), m);
+	/* The same tail the scanner used, so the parse is the scanner's. */
+	return msg_parse_range(f->data, 0,
+			       f->data ? lex_tail_padding(f->data,
+							  (size_t)f->size) : 0,
+			       (size_t)off, (size_t)(off + len), m);
 }
 
 const struct ccm_header *ccm_msg_header(const struct ccm_msg *m,

@@ -3,13 +3,19 @@
 #define CCM_PARSE_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ccm.h"
 
 /* End of the message whose `Message:` line starts at s (unbounded walk). */
 size_t msg_find_end(const char *d, size_t size, size_t tail, size_t s);
-/* Canonical bounded parse of [off, end). */
-int msg_parse_range(const char *d, size_t tail, size_t off, size_t end,
-		    struct ccm_msg *m);
+/*
+ * Canonical bounded parse of [off, end) of d, where d[0] is at file offset
+ * base (a private copy of one message has base = its offset; the file's
+ * own mapping has base 0) and tail is the file's padding start relative to
+ * d.  Offsets in m (headers, items, warnings) are file offsets.
+ */
+int msg_parse_range(const char *d, uint64_t base, size_t tail, size_t off,
+		    size_t end, struct ccm_msg *m);
 
 #endif

@@ -97,7 +97,7 @@ static int scan_message(struct scanner *s, size_t p, size_t *next)
 	struct ccm_seg g;
 	int err;
 
-	err = msg_parse_range(s->d, s->tail, p, end, &s->msg);
+	err = msg_parse_range(s->d, 0, s->tail, p, end, &s->msg);
 	if (err)
 		return err;
 	if (usable(&s->msg)) {

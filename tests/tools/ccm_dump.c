@@ -127,13 +127,16 @@ int main(int argc, char **argv)
 	char err[256];
 	int i, first = 1, status = 0;
 
+	enum tree_layout layout = TREE_LAYOUT_PLAIN;
+
 	ccm_options_init(&opt);
 	if (argc > 2 && strcmp(argv[1], "-o") == 0) {
 		char *list = strdup(argv[2]), *tok, *save = NULL;
 
 		for (tok = strtok_r(list, ",", &save); tok;
 		     tok = strtok_r(NULL, ",", &save))
-			if (ccm_options_set(&opt, tok, err, sizeof(err))) {
+			if (tree_layout_option(tok, &layout) != 0 &&
+			    ccm_options_set(&opt, tok, err, sizeof(err))) {
 				fprintf(stderr, "ccm_dump: %s\n", err);
 				return 2;
 			}
@@ -157,7 +160,7 @@ int main(int argc, char **argv)
 	if (ccm_archive_open(&a, (const char *const *)argv + first,
 			     (size_t)(argc - first), &opt))
 		return 2;
-	if (tree_build(&t, a))
+	if (tree_build(&t, a, layout))
 		return 2;
 	ccm_buf_init(&report);
 	report_build(a, t, &report, &rc);

@@ -54,7 +54,7 @@ static int setup(void **state)
 
 	ccm_options_init(&o);
 	assert_int_equal(ccm_archive_open(&f->a, src, 1, &o), 0);
-	assert_int_equal(tree_build(&f->t, f->a), 0);
+	assert_int_equal(tree_build(&f->t, f->a, TREE_LAYOUT_PLAIN), 0);
 	*state = f;
 	return 0;
 }
@@ -160,7 +160,7 @@ static void test_stable_inodes(void **state)
 	struct tree *t2;
 	size_t i;
 
-	assert_int_equal(tree_build(&t2, f->a), 0);
+	assert_int_equal(tree_build(&t2, f->a, TREE_LAYOUT_PLAIN), 0);
 	assert_int_equal(t2->nnodes, f->t->nnodes);
 	for (i = 1; i <= t2->nnodes; i++) {
 		assert_string_equal(tree_name(t2, i), tree_name(f->t, i));
@@ -193,7 +193,7 @@ static void test_dedup(void **state)
 	ccm_options_init(&o);
 	assert_int_equal(ccm_archive_open(&a, src, 1, &o), 0);
 	remove(src[0]);
-	assert_int_equal(tree_build(&t, a), 0);
+	assert_int_equal(tree_build(&t, a, TREE_LAYOUT_PLAIN), 0);
 	assert_true(walk(t, "ab/F") != 0);
 	assert_true(walk(t, "ab (2)/F") != 0);
 	/* Accounts are ordered by raw name: "a*b" < "a:b". ".." and "."
@@ -202,6 +202,70 @@ static void test_dedup(void **state)
 	assert_true(walk(t, "ab (2)/F/000001.eml") != 0);
 	/* The file's default account holds nothing and is not shown. */
 	assert_int_equal(tree_node(t, TREE_ROOT)->nchildren, 3);
+	tree_free(t);
+	ccm_archive_free(a);
+}
+
+/* Maildir++ layout (issue 4): Inbox at the root, .Folder dirs in modified
+ * UTF-7, cur/new/tmp, exact S= sizes, errors/ for error entries. */
+static void test_maildir(void **state)
+{
+	const char *src[] = { "data/console.ccm", "data/codepage.ccm" };
+	struct ccm_options o;
+	struct ccm_archive *a;
+	struct tree *t;
+	uint64_t cur, ino;
+	struct stat st;
+	struct ccm_buf b;
+	size_t i;
+
+	(void)state;
+	ccm_options_init(&o);
+	assert_int_equal(ccm_archive_open(&a, src, 2, &o), 0);
+	assert_int_equal(tree_build(&t, a, TREE_LAYOUT_MAILDIR), 0);
+	cur = walk(t, "smithj/cur");
+	assert_true(cur != 0);
+	assert_true(walk(t, "smithj/new") && walk(t, "smithj/tmp"));
+	assert_true(walk(t, "smithj/errors/000002.error.txt") != 0);
+	assert_true(walk(t, "admin/.Drafts/cur") != 0);
+	/* "Persönlich\Café" in modified UTF-7, '.' separating levels. */
+	assert_true(walk(t, "codepage/.Pers&APY-nlich.Caf&AOk-/cur") != 0);
+	assert_int_equal(tree_node(t, cur)->nchildren, 2);
+	for (i = 0; i < 2; i++) {
+		const char *name;
+		char want[64];
+
+		ino = tree_child(t, cur, i);
+		name = tree_name(t, ino);
+		assert_int_equal(tree_stat(t, ino, &st), 0);
+		snprintf(want, sizeof(want), ",S=%llu:2,S",
+			 (unsigned long long)st.st_size);
+		/* Dovecot trusts S=: it must be the exact file size. */
+		assert_non_null(strstr(name, want));
+		assert_int_equal(strlen(strstr(name, want)), strlen(want));
+	}
+	/* Extended attributes come from the index. */
+	ino = tree_child(t, cur, 0);
+	ccm_buf_init(&b);
+	assert_int_equal(tree_xattr_list(t, ino, &b), 0);
+	assert_int_equal(b.len, strlen("user.ccmail.account") + 1 +
+				 strlen("user.ccmail.folder") + 1 +
+				 strlen("user.ccmail.source") + 1 +
+				 strlen("user.ccmail.warnings") + 1);
+	ccm_buf_clear(&b);
+	assert_int_equal(tree_xattr_get(t, ino, "user.ccmail.account", &b), 0);
+	assert_string_equal(ccm_buf_cstr(&b), "smithj");
+	ccm_buf_clear(&b);
+	assert_int_equal(tree_xattr_get(t, ino, "user.ccmail.source", &b), 0);
+	assert_memory_equal(b.p, "console.ccm:", 12);
+	ccm_buf_clear(&b);
+	assert_int_equal(tree_xattr_get(t, ino, "user.other", &b), -ENODATA);
+	assert_int_equal(tree_xattr_get(t, cur, "user.ccmail.account", &b),
+			 -ENODATA);
+	ccm_buf_clear(&b);
+	assert_int_equal(tree_xattr_list(t, cur, &b), 0);
+	assert_int_equal(b.len, 0);
+	ccm_buf_release(&b);
 	tree_free(t);
 	ccm_archive_free(a);
 }
@@ -215,6 +279,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stable_inodes, setup,
 						teardown),
 		cmocka_unit_test(test_dedup),
+		cmocka_unit_test(test_maildir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
