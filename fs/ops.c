@@ -227,7 +227,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uintptr_t)h;
-	fi->keep_cache = 1;
+	/* The report's last line may change (a source changed under us):
+	 * it alone is re-read on every open; everything else is immutable. */
+	fi->keep_cache = n->kind != TREE_REPORT;
 	fi->noflush = 1;
 	fuse_reply_open(req, fi);
 }

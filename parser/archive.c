@@ -631,7 +631,9 @@ int ccm_archive_changed(const struct ccm_archive *a, char *why, size_t n)
 		int gone = stat(f->path, &pst) != 0;
 
 		if (fstat(f->fd, &st) != 0 || (uint64_t)st.st_size != f->size ||
-		    (int64_t)st.st_mtime != f->mtime) {
+		    (int64_t)st.st_mtime != f->mtime ||
+		    (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec !=
+			    f->ctime_ns) {
 			snprintf(why, n, "%s was modified after it was indexed "
 				 "(now %lld bytes)", f->path,
 				 (long long)st.st_size);

@@ -114,6 +114,7 @@ struct ccm_file {
 	int64_t mtime;		/* seconds since the epoch */
 	uint64_t tail;		/* start of the trailing Ctrl-Z/blank padding */
 	uint64_t dev, ino;	/* identity, to notice a changed source */
+	int64_t ctime_ns;	/* any write changes it, even within a second */
 	int fd;
 };
 

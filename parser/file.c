@@ -50,6 +50,7 @@ int ccm_file_open(struct ccm_file *f, const char *path)
 	f->size = (uint64_t)st.st_size;
 	f->mtime = (int64_t)st.st_mtime;
 	f->tail = f->size;
+	f->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
 	f->dev = (uint64_t)st.st_dev;
 	f->ino = (uint64_t)st.st_ino;
 	f->path = strdup(path);
