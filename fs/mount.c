@@ -267,10 +267,21 @@ int ccmfs_mount_main(int argc, char **argv)
 		status = fail("cannot read the sources: %s", ccm_strerror(err));
 		goto out;
 	}
-	if (a->nbad) {
-		status = fail("source %s: %s", a->bad[0].path,
-			      ccm_strerror(a->bad[0].err));
-		goto out;
+	for (i = 0; i < a->nbad; i++) {
+		size_t k;
+		int named = 0;
+
+		for (k = 0; k < npos; k++)
+			named |= strcmp(pos[k], a->bad[i].path) == 0;
+		if (named) {
+			status = fail("source %s: %s", a->bad[i].path,
+				      ccm_strerror(a->bad[i].err));
+			goto out;
+		}
+		/* A bad member of a directory source costs that file only;
+		 * the report lists it as unreadable. */
+		say("warning: skipped %s: %s", a->bad[i].path,
+		    ccm_strerror(a->bad[i].err));
 	}
 	bad = not_an_export(a, pos, npos);
 	if (bad) {

@@ -454,11 +454,22 @@ static int maildir_folder(struct tree *t, uint32_t acc, const char *folder,
 	if (parts) {
 		int err;
 
-		if (t->names.len - off > NAME_MAX_BYTES)
-			t->names.len = off + NAME_MAX_BYTES;
-		while (t->names.len > off + 1 &&
-		       ((unsigned char)t->names.p[t->names.len] & 0xc0) == 0x80)
-			t->names.len--;
+		if (t->names.len - off > NAME_MAX_BYTES) {
+			/* The name is modified UTF-7 (ASCII): never cut inside
+			 * an "&...-" run, back up to its '&' instead. */
+			size_t cut = off + NAME_MAX_BYTES, i, amp = 0;
+			int in = 0;
+
+			for (i = off; i < cut; i++) {
+				if (!in && t->names.p[i] == '&') {
+					in = 1;
+					amp = i;
+				} else if (in && t->names.p[i] == '-') {
+					in = 0;
+				}
+			}
+			t->names.len = in ? amp : cut;
+		}
 		err = dir_at(t, acc, off, &md);
 		if (err)
 			return err;

@@ -32,7 +32,9 @@ int ccm_file_open(struct ccm_file *f, const char *path)
 
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO given as a source must not hang us; it is
+	 * refused below like any non-regular file. */
+	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (f->fd < 0)
 		return -errno;
 	if (fstat(f->fd, &st) < 0) {

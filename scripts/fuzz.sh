@@ -27,7 +27,7 @@ mkdir -p "$build/corpus" tests/fuzz/crashes
 # -timeout=1: an input that takes a second is a hang (SPEC 7: bounded time).
 # -max_len: the largest seed; longer inputs mostly cost time, not coverage.
 # With -jobs each worker logs to fuzz-N.log in the current directory.
-log="$build/fuzz-run.log"
+log="$build/fuzz-run-$$.log"
 set -- -max_total_time=$((minutes * 60)) -timeout=1 -rss_limit_mb=2048 \
 	-max_len=65536 -dict=tests/fuzz/ccm.dict -print_final_stats=1 \
 	-artifact_prefix=tests/fuzz/crashes/ "$@"

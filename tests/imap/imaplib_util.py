@@ -10,6 +10,7 @@ import datetime
 import email.header
 import email.utils
 import re
+import urllib.parse
 
 _TOKEN = re.compile(rb'\s*(?:(\()|(\))|"((?:[^"\\]|\\.)*)"|(\{\d+\}$)|'
                     rb'([^\s()"]+))', re.S)
@@ -117,8 +118,11 @@ def _filename(params):
 
 
 def _decode2231(v):
-    parts = email.utils.decode_rfc2231(v)
-    return email.utils.collapse_rfc2231_value(parts)
+    if v.count("'") < 2:
+        return urllib.parse.unquote(v)
+    charset, _lang, value = v.split("'", 2)
+    return urllib.parse.unquote_to_bytes(value).decode(charset or "ascii",
+                                                       "replace")
 
 
 def _decode2047(v):

@@ -270,6 +270,59 @@ static void test_maildir(void **state)
 	ccm_archive_free(a);
 }
 
+/* Regression: Maildir++ folder names kept their last character only by
+ * luck; a long name must be cut outside any "&...-" run. */
+static void test_maildir_names(void **state)
+{
+	char path[] = "/tmp/ccm-mdnames-XXXXXX";
+	const char *src[] = { path };
+	struct ccm_options o;
+	struct ccm_archive *a;
+	struct tree *t;
+	FILE *fp;
+	uint64_t acc;
+	size_t i, k;
+	int found_long = 0;
+
+	(void)state;
+	close(mkstemp(path));
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	fputs("Mailbox: x\r\n", fp);
+	/* A long name first, so the pool holds leftovers after it. */
+	fputs("Message:\r\nFrom: a\r\nFolder: ", fp);
+	for (i = 0; i < 120; i++)
+		fputs("\x81x", fp);	/* "üx" in code page 850 */
+	fputs("\r\nContents:\r\n", fp);
+	fputs("Message:\r\nFrom: a\r\nFolder: Archive\\1997\r\nContents:\r\n", fp);
+	fputs("Message:\r\nFrom: a\r\nFolder: A\xa4o 1999\r\nContents:\r\n", fp);
+	fputs("Message:\r\nFrom: a\r\nFolder: Travel & Expenses\r\nContents:\r\n", fp);
+	fclose(fp);
+	ccm_options_init(&o);
+	assert_int_equal(ccm_archive_open(&a, src, 1, &o), 0);
+	unlink(path);
+	assert_int_equal(tree_build(&t, a, TREE_LAYOUT_MAILDIR), 0);
+	assert_true(walk(t, "x/.Archive.1997/cur") != 0);
+	assert_true(walk(t, "x/.A&APE-o 1999/cur") != 0);
+	assert_true(walk(t, "x/.Travel &- Expenses/cur") != 0);
+	acc = walk(t, "x");
+	for (i = 0; i < tree_node(t, acc)->nchildren; i++) {
+		const char *n = tree_name(t, tree_child(t, acc, i));
+		int in = 0;
+
+		if (strlen(n) < 200)
+			continue;
+		found_long = 1;
+		assert_true(strlen(n) <= 255);
+		for (k = 0; n[k]; k++)
+			in = n[k] == '&' ? 1 : n[k] == '-' ? 0 : in;
+		assert_false(in);	/* not cut inside an &...- run */
+	}
+	assert_true(found_long);
+	tree_free(t);
+	ccm_archive_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +333,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test(test_dedup),
 		cmocka_unit_test(test_maildir),
+		cmocka_unit_test(test_maildir_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
