@@ -34,6 +34,8 @@ import atexit
 import base64
 import collections
 import datetime
+import email
+import email.policy
 import email.utils
 import hashlib
 import imaplib
@@ -55,7 +57,7 @@ import imaplib_util as iu  # noqa: E402
 
 CCMAILFS = os.path.abspath(sys.argv[1])
 SRCDIR = os.path.abspath(sys.argv[2])
-NMSG = int(sys.argv[3]) if len(sys.argv) > 3 else 1200
+NMSG = int(sys.argv[3]) if len(sys.argv) > 3 else 5000
 CI = os.environ.get("CI") == "true"
 NOBODY = 65534
 FAILS = []
@@ -488,6 +490,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:~/Maildir
 mail_max_userip_connections = 50
+mail_fsync = never
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {T}/users
@@ -609,6 +612,26 @@ def check_served(user, acct, label):
                     fp, clen, mtime = byhash[h].pop()
                     st["messages"] += 1
                     st["bytes"] += len(body)
+                    # Subject and date as a mail client sees them, against
+                    # the generator's truth (issue 4, acceptance 2).
+                    tm = TMSG.get(source_of(body.replace(b"\r\n", b"\n")))
+                    hm = email.message_from_bytes(
+                        header_block(body), policy=email.policy.default)
+                    if tm is None:
+                        fail(label + "-truth", "%s: no truth message" % fp)
+                    else:
+                        if str(hm["subject"] or "") != tm["subject"]:
+                            fail(label + "-subject", "%s: %r != %r" % (
+                                fp, str(hm["subject"]), tm["subject"]))
+                        else:
+                            st["subject_ok"] += 1
+                        if tm["date"] is not None:
+                            d = hm["date"].datetime
+                            if d.strftime("%Y-%m-%d %H:%M:%S") != tm["date"]:
+                                fail(label + "-date", "%s: %s != %s" % (
+                                    fp, d, tm["date"]))
+                            else:
+                                st["date_ok"] += 1
                     if int(it.get("RFC822.SIZE", -1)) != clen:
                         fail(label + "-size", "%s: RFC822.SIZE %s, expected "
                              "%d" % (fp, it.get("RFC822.SIZE"), clen))
@@ -641,9 +664,11 @@ for label, prefix in (("1-rsync", "rw"), ("2-direct-ro", "ro")):
         if u.startswith(prefix):
             tot += check_served(u, acct, label)
     log("%s: %d mailboxes, %d messages fetched, %d bytes (CRLF) equal to "
-        "the files, INTERNALDATE = mtime for %d of %d (%.1f s)"
+        "the files, INTERNALDATE = mtime for %d of %d, subject = truth for "
+        "%d, date = truth for %d (%.1f s)"
         % (label, tot["mailboxes"], tot["messages"], tot["bytes"],
-           tot["idate_ok"], tot["idate"], time.time() - t))
+           tot["idate_ok"], tot["idate"], tot["subject_ok"], tot["date_ok"],
+           time.time() - t))
     if tot["messages"] != n_files:
         fail(label, "%d messages fetched, %d files on the mount"
              % (tot["messages"], n_files))

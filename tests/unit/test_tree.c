@@ -10,10 +10,13 @@
 static char *clean(const char *in, size_t max)
 {
 	struct ccm_buf b;
+	char *s;
 
 	ccm_buf_init(&b);
 	tree_clean_name(in, strlen(in), max, &b);
-	return strdup(ccm_buf_cstr(&b));
+	s = strdup(ccm_buf_cstr(&b));
+	ccm_buf_release(&b);
+	return s;
 }
 
 #define assert_clean(in, max, want)                                          \
