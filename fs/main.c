@@ -13,6 +13,7 @@
 #include "ccm.h"
 #include "extract.h"
 #include "fs.h"
+#include "index.h"
 #include "report.h"
 #include "tree.h"
 
@@ -37,6 +38,11 @@ static const char usage_text[] =
 	"       domain=PO=DOMAIN  map a post office to a real mail domain\n"
 	"       layout=maildir    one Maildir++ per account (cur/new/tmp,\n"
 	"                         .Folder dirs) for IMAP servers; default plain\n"
+	"       index=PATH        (mount) where to keep the index (default:\n"
+	"                         .EXPORT.ccmailfs-index beside the export, else\n"
+	"                         $XDG_CACHE_HOME/ccmailfs/)\n"
+	"       noindex           (mount) neither load nor save an index\n"
+	"       norebuild         (mount) fail rather than rebuild the index\n"
 	"  -h, --help         this text\n"
 	"  -V, --version      the version\n"
 	"\n"
@@ -74,7 +80,20 @@ static int set_options(struct ccm_options *o, const char *list)
 
 			*w = '\0';
 			if (*buf) {
+				struct index_opts ignored = { 0 };
 				int r = tree_layout_option(buf, &layout);
+
+				/* The mount's index options mean nothing to a
+				 * one-shot run: the same -o works for both. */
+				if (r > 0 && index_option(buf, &ignored) == 0) {
+					free((char *)ignored.path);
+					if (end)
+						break;
+					memmove(buf, p + 1, strlen(p + 1) + 1);
+					p = buf - 1;
+					w = buf;
+					continue;
+				}
 
 				if (r < 0) {
 					rc = bad_usage("layout must be plain or "

@@ -18,10 +18,12 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "index.h"
 #include "report.h"
 
 static int use_syslog;
 static enum tree_layout layout = TREE_LAYOUT_PLAIN;
+static struct index_opts iopts;
 
 static void log_line(enum fuse_log_level level, const char *fmt, va_list ap)
 {
@@ -128,7 +130,9 @@ static int split_options(struct ccm_options *o, const char *list,
 				*w++ = *r2;
 			}
 			*w = '\0';
-			r = *kv ? tree_layout_option(kv, &layout) : 1;
+			r = *kv ? index_option(kv, &iopts) : 1;
+			if (r > 0 && *kv)
+				r = tree_layout_option(kv, &layout);
 			if (r < 0)
 				snprintf(err, sizeof(err), "%s: layout must be "
 					 "plain or maildir", kv);
@@ -262,10 +266,18 @@ int ccmfs_mount_main(int argc, char **argv)
 		}
 	}
 
-	err = ccm_archive_open(&a, (const char *const *)pos, npos, &opt);
-	if (err) {
-		status = fail("cannot read the sources: %s", ccm_strerror(err));
-		goto out;
+	{
+		char msg[1024];
+
+		/* Index or scan now, before anything is mounted. */
+		iopts.progress = isatty(STDERR_FILENO);
+		iopts.log = say;
+		err = index_open(&iopts, pos, npos, &opt, layout, &a, &fs.tree,
+				 msg, sizeof(msg));
+		if (err) {
+			status = fail("%s", msg);
+			goto out;
+		}
 	}
 	for (i = 0; i < a->nbad; i++) {
 		size_t k;
@@ -289,11 +301,9 @@ int ccmfs_mount_main(int argc, char **argv)
 			      "found; see 'ccmailfs --check %s')", bad, bad);
 		goto out;
 	}
-	err = tree_build(&fs.tree, a, layout);
-	if (!err)
-		err = report_build(a, fs.tree, &report, &rc);
-	if (!err)
-		err = tree_set_report(fs.tree, report.p, report.len);
+	/* The counts for the log line (the report text itself is in the
+	 * tree, built or loaded with the index). */
+	err = report_build(a, fs.tree, &report, &rc);
 	if (err) {
 		status = fail("%s", ccm_strerror(err));
 		goto out;

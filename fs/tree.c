@@ -246,7 +246,7 @@ static int add_node(struct tree *t, uint32_t parent, size_t name_off,
 		snprintf(sfx, sizeof(sfx), " (%zu)", dup++);
 		if (st + strlen(sfx) + el > NAME_MAX_BYTES)
 			st = NAME_MAX_BYTES - strlen(sfx) - el;
-		while (st > 0 &&
+		while (st > 0 && st < stem &&
 		       ((unsigned char)t->names.p[name_off + st] & 0xc0) == 0x80)
 			st--;
 		t->names.len = name_off + st;
@@ -624,7 +624,7 @@ static int link_children(struct tree *t)
 	uint32_t *fill;
 	size_t i, pos = 0;
 
-	t->children = malloc((t->nnodes ? t->nnodes : 1) * sizeof(uint32_t));
+	t->children = calloc(t->nnodes ? t->nnodes : 1, sizeof(uint32_t));
 	fill = calloc(t->nnodes + 1, sizeof(uint32_t));
 	if (!t->children || !fill) {
 		free(fill);
@@ -905,4 +905,124 @@ int tree_xattr_get(const struct tree *t, uint64_t ino, const char *name,
 		return -ENODATA;
 	}
 	return out->oom ? -ENOMEM : 0;
+}
+
+/* ------------------------------------------------------- persistent index */
+
+#define TTAG(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | \
+			  (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+
+void tree_save(const struct tree *t, struct ccm_buf *out)
+{
+	uint64_t misc[5] = { t->total_size, t->nfiles, t->ndirs,
+			     (uint64_t)t->layout, t->hashcap };
+
+	ccm_sec_put(out, TTAG('N', 'O', 'D', 'E'), t->nodes,
+		    t->nnodes * sizeof(*t->nodes));
+	ccm_sec_put(out, TTAG('K', 'I', 'D', 'S'), t->children,
+		    t->nnodes * sizeof(*t->children));
+	ccm_sec_put(out, TTAG('H', 'A', 'S', 'H'), t->hash,
+		    t->hashcap * sizeof(*t->hash));
+	ccm_sec_put(out, TTAG('E', 'I', 'N', 'O'), t->entry_ino,
+		    t->a->nentries * sizeof(*t->entry_ino));
+	ccm_sec_put(out, TTAG('N', 'A', 'M', 'E'), t->names.p, t->names.len);
+	ccm_sec_put(out, TTAG('R', 'E', 'P', 'T'), t->report.p, t->report.len);
+	ccm_sec_put(out, TTAG('T', 'M', 'I', 'S'), misc, sizeof(misc));
+}
+
+int tree_restore(struct tree **out, const struct ccm_archive *a, const char *p,
+		 size_t n, size_t *pos)
+{
+	const void *dn, *dk, *dh, *de, *dnm, *dr, *dm;
+	size_t nn, nk, nh, ne, nnm, nr, nm, i;
+	const struct tree_node *nodes;
+	const uint32_t *kids, *hash, *eino;
+	const uint64_t *misc;
+	struct tree *t;
+	int err;
+
+	*out = NULL;
+	if ((err = ccm_sec_get(p, n, pos, TTAG('N', 'O', 'D', 'E'),
+			       sizeof(struct tree_node), &dn, &nn)) ||
+	    (err = ccm_sec_get(p, n, pos, TTAG('K', 'I', 'D', 'S'),
+			       sizeof(uint32_t), &dk, &nk)) ||
+	    (err = ccm_sec_get(p, n, pos, TTAG('H', 'A', 'S', 'H'),
+			       sizeof(uint32_t), &dh, &nh)) ||
+	    (err = ccm_sec_get(p, n, pos, TTAG('E', 'I', 'N', 'O'),
+			       sizeof(uint32_t), &de, &ne)) ||
+	    (err = ccm_sec_get(p, n, pos, TTAG('N', 'A', 'M', 'E'), 0, &dnm,
+			       &nnm)) ||
+	    (err = ccm_sec_get(p, n, pos, TTAG('R', 'E', 'P', 'T'), 0, &dr,
+			       &nr)) ||
+	    (err = ccm_sec_get(p, n, pos, TTAG('T', 'M', 'I', 'S'),
+			       sizeof(uint64_t), &dm, &nm)))
+		return err;
+	nodes = dn;
+	kids = dk;
+	hash = dh;
+	eino = de;
+	misc = dm;
+	/* Never trust it: every reference is checked before use. */
+	if (nn < 2 || nn > UINT32_MAX || nk != nn || ne != a->nentries ||
+	    nm != 5 || nh != misc[4] || nh < 2 * nn || (nh & (nh - 1)) ||
+	    nnm == 0 || ((const char *)dnm)[nnm - 1] != '\0' ||
+	    misc[3] > TREE_LAYOUT_MAILDIR || nodes[1].kind != TREE_REPORT ||
+	    nodes[1].size != nr || nodes[0].kind != TREE_DIR)
+		return -CCM_E_FORMAT;
+	for (i = 0; i < nn; i++) {
+		const struct tree_node *x = &nodes[i];
+
+		if (x->parent < 1 || x->parent > nn || x->name >= nnm ||
+		    x->kind > TREE_REPORT ||
+		    nodes[x->parent - 1].kind != TREE_DIR ||
+		    (x->kind == TREE_DIR &&
+		     (x->first > nn || x->nchildren > nn - x->first)) ||
+		    (x->kind != TREE_DIR && x->nchildren) ||
+		    (x->kind == TREE_ENTRY &&
+		     (x->entry >= a->nentries ||
+		      x->size != a->entries[x->entry].size)))
+			return -CCM_E_FORMAT;
+	}
+	/* The root is nobody's child: nn - 1 slots are used. */
+	for (i = 0; i + 1 < nn; i++)
+		if (kids[i] < 2 || kids[i] > nn)
+			return -CCM_E_FORMAT;
+	for (i = 0; i < nh; i++)
+		if (hash[i] > nn)
+			return -CCM_E_FORMAT;
+	for (i = 0; i < ne; i++)
+		if (eino[i] < 2 || eino[i] > nn ||
+		    nodes[eino[i] - 1].kind != TREE_ENTRY ||
+		    nodes[eino[i] - 1].entry != i)
+			return -CCM_E_FORMAT;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->a = a;
+	t->layout = (enum tree_layout)misc[3];
+	t->total_size = misc[0];
+	t->nfiles = misc[1];
+	t->ndirs = misc[2];
+	t->nnodes = t->nodecap = nn;
+	t->hashcap = nh;
+	ccm_buf_init(&t->names);
+	ccm_buf_init(&t->report);
+	t->nodes = malloc(nn * sizeof(*t->nodes));
+	t->children = malloc(nn * sizeof(*t->children));
+	t->hash = malloc(nh * sizeof(*t->hash));
+	t->entry_ino = malloc((ne ? ne : 1) * sizeof(*t->entry_ino));
+	ccm_buf_put(&t->names, dnm, nnm);
+	ccm_buf_put(&t->report, dr, nr);
+	if (!t->nodes || !t->children || !t->hash || !t->entry_ino ||
+	    t->names.oom || t->report.oom) {
+		tree_free(t);
+		return -ENOMEM;
+	}
+	memcpy(t->nodes, nodes, nn * sizeof(*t->nodes));
+	memcpy(t->children, kids, nn * sizeof(*t->children));
+	memcpy(t->hash, hash, nh * sizeof(*t->hash));
+	memcpy(t->entry_ino, eino, ne * sizeof(*t->entry_ino));
+	*out = t;
+	return 0;
 }

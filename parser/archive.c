@@ -23,6 +23,10 @@ struct build {
 	struct ccm_archive *a;
 	uint32_t file;
 	uint32_t account;	/* current account of this file */
+	ccm_progress_fn progress;
+	void *progress_ctx;
+	uint64_t total, before;	/* bytes in all files, before this one */
+	uint64_t next_report;
 	const char *pending;	/* default account, made on first use */
 	int had_marker;
 	size_t pending_len;
@@ -323,6 +327,10 @@ static int on_segment(void *ctx, const struct ccm_seg *g,
 	b->expect_off = g->off + g->len;
 	st->bytes[g->kind] += g->len;
 
+	if (b->progress && b->before + g->off >= b->next_report) {
+		b->progress(b->progress_ctx, b->before + g->off, b->total);
+		b->next_report = b->before + g->off + (16u << 20);
+	}
 	switch (g->kind) {
 	case CCM_SEG_MESSAGE:
 		err = on_message(b, g, m);
@@ -457,11 +465,10 @@ oom:
 	return -ENOMEM;
 }
 
-int ccm_archive_open(struct ccm_archive **out, const char *const *paths,
-		     size_t npaths, const struct ccm_options *o)
+int ccm_archive_prepare(struct ccm_archive **out, const char *const *paths,
+			size_t npaths, const struct ccm_options *o)
 {
 	struct ccm_archive *a;
-	struct build b;
 	char **list = NULL;
 	size_t nlist = 0, i;
 	int err;
@@ -476,21 +483,15 @@ int ccm_archive_open(struct ccm_archive **out, const char *const *paths,
 	err = expand(a, paths, npaths, &list, &nlist);
 	if (err)
 		goto fail;
+	a->lone = nlist == 1;
 	a->files = calloc(nlist ? nlist : 1, sizeof(*a->files));
 	a->stats = calloc(nlist ? nlist : 1, sizeof(*a->stats));
 	if (!a->files || !a->stats) {
 		err = -ENOMEM;
 		goto fail;
 	}
-	memset(&b, 0, sizeof(b));
-	ccm_summary_init(&b.sum);
-	ccm_buf_init(&b.meas);
-	b.meas.count_only = 1;
-	ccm_buf_init(&b.tmp);
 	for (i = 0; i < nlist && !err; i++) {
 		struct ccm_file *f = &a->files[a->nfiles];
-		const char *acc;
-		size_t acclen;
 
 		err = ccm_file_open(f, list[i]);
 		if (err) {
@@ -499,38 +500,85 @@ int ccm_archive_open(struct ccm_archive **out, const char *const *paths,
 		}
 		if (f->mtime > a->newest_mtime)
 			a->newest_mtime = f->mtime;
-		b.a = a;
-		b.file = (uint32_t)a->nfiles++;
-		b.last_folder = 0;
-		b.cursor_off = 0;
-		b.cursor_line = 1;
-		b.expect_off = 0;
-		acc = default_account(a, f->name, &acclen, nlist == 1);
-		b.pending = acc;
-		b.pending_len = acclen;
-		b.had_marker = 0;
 		f->tail = f->data ? lex_tail_padding(f->data, (size_t)f->size) : 0;
-		err = ccm_scan(f, on_segment, &b);
-		if (!err && !b.had_marker)
-			err = resolve_pending(&b);
-		if (!err && b.expect_off != f->size)
-			a->stats[b.file].gaps += f->size - b.expect_off;
+		a->nfiles++;
 	}
-	ccm_summary_release(&b.sum);
-	ccm_buf_release(&b.meas);
-	ccm_buf_release(&b.tmp);
-	ccm_warnlist_release(&b.wl);
 	for (i = 0; i < nlist; i++)
 		free(list[i]);
 	free(list);
-	if (!err && a->pool.oom)
-		err = -ENOMEM;
 	if (err)
 		goto fail;
 	*out = a;
 	return 0;
 fail:
 	ccm_archive_free(a);
+	return err;
+}
+
+int ccm_archive_scan(struct ccm_archive *a, ccm_progress_fn progress,
+		     void *ctx)
+{
+	struct build b;
+	uint64_t total = 0, before = 0;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < a->nfiles; i++)
+		total += a->files[i].size;
+	memset(&b, 0, sizeof(b));
+	ccm_summary_init(&b.sum);
+	ccm_buf_init(&b.meas);
+	b.meas.count_only = 1;
+	ccm_buf_init(&b.tmp);
+	b.progress = progress;
+	b.progress_ctx = ctx;
+	b.total = total;
+	for (i = 0; i < a->nfiles && !err; i++) {
+		struct ccm_file *f = &a->files[i];
+		const char *acc;
+		size_t acclen;
+
+		b.a = a;
+		b.file = (uint32_t)i;
+		b.last_folder = 0;
+		b.cursor_off = 0;
+		b.cursor_line = 1;
+		b.expect_off = 0;
+		b.before = before;
+		acc = default_account(a, f->name, &acclen, a->lone);
+		b.pending = acc;
+		b.pending_len = acclen;
+		b.had_marker = 0;
+		err = ccm_scan(f, on_segment, &b);
+		if (!err && !b.had_marker)
+			err = resolve_pending(&b);
+		if (!err && b.expect_off != f->size)
+			a->stats[b.file].gaps += f->size - b.expect_off;
+		before += f->size;
+	}
+	if (!err && progress)
+		progress(ctx, total, total);
+	ccm_summary_release(&b.sum);
+	ccm_buf_release(&b.meas);
+	ccm_buf_release(&b.tmp);
+	ccm_warnlist_release(&b.wl);
+	if (!err && a->pool.oom)
+		err = -ENOMEM;
+	return err;
+}
+
+int ccm_archive_open(struct ccm_archive **out, const char *const *paths,
+		     size_t npaths, const struct ccm_options *o)
+{
+	int err = ccm_archive_prepare(out, paths, npaths, o);
+
+	if (!err) {
+		err = ccm_archive_scan(*out, NULL, NULL);
+		if (err) {
+			ccm_archive_free(*out);
+			*out = NULL;
+		}
+	}
 	return err;
 }
 
@@ -647,5 +695,230 @@ int ccm_archive_changed(const struct ccm_archive *a, char *why, size_t n)
 			return 1;
 		}
 	}
+	return 0;
+}
+
+/* --------------------------------------------------------------- index */
+
+static uint64_t fnv64(uint64_t h, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+void ccm_archive_key(const struct ccm_archive *a, const char *extra,
+		     struct ccm_buf *out)
+{
+	const struct ccm_options *o = &a->opt;
+	size_t i;
+
+	/* The struct sizes catch an index written by another build. */
+	ccm_buf_printf(out, "ccmailfs index %d, libccm %s, structs %zu/%zu/%zu/"
+		       "%zu/%zu\n", CCM_INDEX_VERSION, CCM_VERSION,
+		       sizeof(struct ccm_entry), sizeof(struct ccm_account),
+		       sizeof(struct ccm_warning), sizeof(struct ccm_note),
+		       sizeof(struct ccm_file_stats));
+	ccm_buf_printf(out, "options codepage=%d tz=%d/%d dateorder=%d crlf=%d "
+		       "account=%s lone=%d %s", o->codepage, o->tz_set,
+		       o->tz_minutes, (int)o->dateorder, o->crlf,
+		       o->account ? o->account : "", a->lone, extra ? extra : "");
+	for (i = 0; i < o->ndomains; i++)
+		ccm_buf_printf(out, " domain=%s=%s", o->domains[i].po,
+			       o->domains[i].domain);
+	ccm_buf_putc(out, '\n');
+	for (i = 0; i < a->nfiles; i++) {
+		const struct ccm_file *f = &a->files[i];
+		uint64_t h = 1469598103934665603ULL;
+		size_t head = f->size < 65536 ? (size_t)f->size : 65536;
+
+		/* Size and mtime are cheap but can lie (a copy keeps mtime,
+		 * an edit can keep the size): the ends of the file are read
+		 * too, the way ratarmount samples entries. */
+		if (f->data) {
+			h = fnv64(h, f->data, head);
+			h = fnv64(h, f->data + f->size - head, head);
+		}
+		ccm_buf_printf(out, "source %s size=%llu mtime=%lld ends=%016llx\n",
+			       f->path, (unsigned long long)f->size,
+			       (long long)f->mtime, (unsigned long long)h);
+	}
+	for (i = 0; i < a->nbad; i++)
+		ccm_buf_printf(out, "unreadable %s\n", a->bad[i].path);
+}
+
+struct sec_head {
+	uint32_t tag, elem;
+	uint64_t count;
+};
+
+void ccm_sec_put(struct ccm_buf *out, uint32_t tag, const void *p, size_t n)
+{
+	static const char zero[8];
+	struct sec_head h = { tag, 1, n };
+
+	ccm_buf_put(out, &h, sizeof(h));
+	ccm_buf_put(out, p, n);
+	ccm_buf_put(out, zero, (8 - n % 8) % 8);
+}
+
+int ccm_sec_get(const char *p, size_t n, size_t *pos, uint32_t tag,
+		size_t elem, const void **data, size_t *count)
+{
+	struct sec_head h;
+
+	if (n - *pos < sizeof(h))
+		return -CCM_E_FORMAT;
+	memcpy(&h, p + *pos, sizeof(h));
+	if (h.tag != tag || h.elem != 1 || h.count > n - *pos - sizeof(h) ||
+	    (elem && h.count % elem))
+		return -CCM_E_FORMAT;
+	*data = p + *pos + sizeof(h);
+	*count = elem ? (size_t)h.count / elem : (size_t)h.count;
+	*pos += sizeof(h) + (size_t)h.count + (8 - h.count % 8) % 8;
+	if (*pos > n)
+		return -CCM_E_FORMAT;
+	return 0;
+}
+
+#define TAG(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | \
+			 (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+
+void ccm_archive_save(const struct ccm_archive *a, struct ccm_buf *out)
+{
+	uint64_t misc[2] = { a->nattach, (uint64_t)a->newest_mtime };
+	uint64_t *tails = calloc(a->nfiles + 1, sizeof(*tails));
+	size_t i;
+
+	if (!tails) {
+		out->oom = 1;
+		return;
+	}
+	for (i = 0; i < a->nfiles; i++)
+		tails[i] = a->files[i].tail;
+	ccm_sec_put(out, TAG('E', 'N', 'T', 'R'), a->entries,
+		    a->nentries * sizeof(*a->entries));
+	ccm_sec_put(out, TAG('A', 'C', 'C', 'T'), a->accounts,
+		    a->naccounts * sizeof(*a->accounts));
+	ccm_sec_put(out, TAG('W', 'A', 'R', 'N'), a->warns.w,
+		    a->warns.n * sizeof(*a->warns.w));
+	ccm_sec_put(out, TAG('N', 'O', 'T', 'E'), a->notes,
+		    a->nnotes * sizeof(*a->notes));
+	ccm_sec_put(out, TAG('S', 'T', 'A', 'T'), a->stats,
+		    a->nfiles * sizeof(*a->stats));
+	ccm_sec_put(out, TAG('T', 'A', 'I', 'L'), tails,
+		    a->nfiles * sizeof(*tails));
+	ccm_sec_put(out, TAG('P', 'O', 'O', 'L'), a->pool.p, a->pool.len);
+	ccm_sec_put(out, TAG('M', 'I', 'S', 'C'), misc, sizeof(misc));
+	free(tails);
+}
+
+static int dup_array(void **dst, const void *src, size_t n, size_t elem)
+{
+	*dst = malloc(n ? n * elem : 1);
+	if (!*dst)
+		return -ENOMEM;
+	memcpy(*dst, src, n * elem);
+	return 0;
+}
+
+int ccm_archive_restore(struct ccm_archive *a, const char *p, size_t n,
+			size_t *pos)
+{
+	const void *d;
+	const uint64_t *tails, *misc;
+	const struct ccm_entry *ent;
+	const struct ccm_account *acc;
+	const struct ccm_warning *w;
+	const struct ccm_note *no;
+	const char *pool;
+	size_t nent, nacc, nw, nno, nst, ntail, npool, nmisc, i;
+	const void *st;
+	int err;
+
+	if ((err = ccm_sec_get(p, n, pos, TAG('E', 'N', 'T', 'R'),
+			       sizeof(*ent), &d, &nent)))
+		return err;
+	ent = d;
+	if ((err = ccm_sec_get(p, n, pos, TAG('A', 'C', 'C', 'T'),
+			       sizeof(*acc), &d, &nacc)))
+		return err;
+	acc = d;
+	if ((err = ccm_sec_get(p, n, pos, TAG('W', 'A', 'R', 'N'),
+			       sizeof(*w), &d, &nw)))
+		return err;
+	w = d;
+	if ((err = ccm_sec_get(p, n, pos, TAG('N', 'O', 'T', 'E'),
+			       sizeof(*no), &d, &nno)))
+		return err;
+	no = d;
+	if ((err = ccm_sec_get(p, n, pos, TAG('S', 'T', 'A', 'T'),
+			       sizeof(struct ccm_file_stats), &st, &nst)))
+		return err;
+	if ((err = ccm_sec_get(p, n, pos, TAG('T', 'A', 'I', 'L'),
+			       sizeof(uint64_t), &d, &ntail)))
+		return err;
+	tails = d;
+	if ((err = ccm_sec_get(p, n, pos, TAG('P', 'O', 'O', 'L'), 0, &d,
+			       &npool)))
+		return err;
+	pool = d;
+	if ((err = ccm_sec_get(p, n, pos, TAG('M', 'I', 'S', 'C'),
+			       sizeof(uint64_t), &d, &nmisc)))
+		return err;
+	misc = d;
+
+	/* Never trust it: every count, offset and index is checked. */
+	if (nst != a->nfiles || ntail != a->nfiles || nmisc != 2 ||
+	    npool == 0 || pool[npool - 1] != '\0' || nacc == 0 ||
+	    nent > UINT32_MAX || nw > UINT32_MAX || npool > UINT32_MAX)
+		return -CCM_E_FORMAT;
+	for (i = 0; i < a->nfiles; i++)
+		if (tails[i] > a->files[i].size)
+			return -CCM_E_FORMAT;
+	for (i = 0; i < nacc; i++)
+		if (acc[i].name >= npool)
+			return -CCM_E_FORMAT;
+	for (i = 0; i < nw; i++)
+		if ((unsigned)w[i].code >= CCM_W_COUNT)
+			return -CCM_E_FORMAT;
+	for (i = 0; i < nno; i++)
+		if (no[i].file >= a->nfiles ||
+		    no[i].off > a->files[no[i].file].size ||
+		    no[i].len > a->files[no[i].file].size - no[i].off)
+			return -CCM_E_FORMAT;
+	for (i = 0; i < nent; i++) {
+		const struct ccm_entry *e = &ent[i];
+
+		if (e->file >= a->nfiles || e->account >= nacc ||
+		    e->off > a->files[e->file].size ||
+		    e->len > a->files[e->file].size - e->off ||
+		    e->off > tails[e->file] || e->subject >= npool ||
+		    e->folder >= npool || e->warn_first > nw ||
+		    e->nwarn > nw - e->warn_first || e->kind > 1 ||
+		    e->reason >= CCM_R_COUNT)
+			return -CCM_E_FORMAT;
+	}
+	for (i = 0; i < a->nfiles; i++)
+		a->files[i].tail = tails[i];
+	ccm_buf_clear(&a->pool);
+	ccm_buf_put(&a->pool, pool, npool);
+	if (a->pool.oom || dup_array((void **)&a->entries, ent, nent,
+				     sizeof(*ent)) ||
+	    dup_array((void **)&a->accounts, acc, nacc, sizeof(*acc)) ||
+	    dup_array((void **)&a->warns.w, w, nw, sizeof(*w)) ||
+	    dup_array((void **)&a->notes, no, nno, sizeof(*no)))
+		return -ENOMEM;
+	memcpy(a->stats, st, nst * sizeof(*a->stats));
+	a->nentries = a->entcap = nent;
+	a->naccounts = a->acccap = nacc;
+	a->warns.n = a->warns.cap = nw;
+	a->nnotes = a->notecap = nno;
+	a->nattach = misc[0];
+	a->newest_mtime = (int64_t)misc[1];
 	return 0;
 }

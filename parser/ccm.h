@@ -409,7 +409,11 @@ struct ccm_archive {
 	struct ccm_buf pool;
 	uint64_t nattach;
 	int64_t newest_mtime;		/* newest source mtime (dirs, report) */
+	int lone;			/* a single source file (-o account=) */
 };
+
+/* Called while scanning: bytes done of total (for a progress display). */
+typedef void (*ccm_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 
 /*
  * Scan every source (files, or directories of files, in the order given;
@@ -420,6 +424,31 @@ struct ccm_archive {
 int ccm_archive_open(struct ccm_archive **out, const char *const *paths,
 		     size_t npaths, const struct ccm_options *o);
 void ccm_archive_free(struct ccm_archive *a);
+/* ccm_archive_open in two steps: open the sources, then scan them (or
+ * restore the scan from an index instead, ccm_archive_restore). */
+int ccm_archive_prepare(struct ccm_archive **out, const char *const *paths,
+			size_t npaths, const struct ccm_options *o);
+int ccm_archive_scan(struct ccm_archive *a, ccm_progress_fn progress,
+		     void *ctx);
+/*
+ * Persistent index support.  ccm_archive_key appends what an index must
+ * match (library and index version, options, every source's path, size,
+ * mtime and a hash of its first and last 64 KiB) as text lines.
+ * ccm_archive_save appends the scan's results; ccm_archive_restore reads
+ * them back into a prepared archive, checking every count, offset and
+ * index, and returns -CCM_E_FORMAT for anything inconsistent (a corrupt or
+ * foreign index is never trusted).  *pos advances past what was read.
+ */
+#define CCM_INDEX_VERSION 1
+void ccm_archive_key(const struct ccm_archive *a, const char *extra,
+		     struct ccm_buf *out);
+void ccm_archive_save(const struct ccm_archive *a, struct ccm_buf *out);
+int ccm_archive_restore(struct ccm_archive *a, const char *p, size_t n,
+			size_t *pos);
+/* Section helpers shared with the tree's own save/restore. */
+void ccm_sec_put(struct ccm_buf *out, uint32_t tag, const void *p, size_t n);
+int ccm_sec_get(const char *p, size_t n, size_t *pos, uint32_t tag,
+		size_t elem, const void **data, size_t *count);
 const char *ccm_archive_str(const struct ccm_archive *a, uint32_t off);
 /*
  * Render entry i (an .eml, or the text of an error entry) into out.  The

@@ -1,0 +1,403 @@
+/*
+ * index.c - the persistent index (see index.h).
+ *
+ * File: "CCMFSIDX", the key (text: versions, options, every source's path,
+ * size, mtime and a hash of its ends), then the body (the archive's and the
+ * tree's arrays, ccm_archive_save / tree_save) with its length and a hash.
+ * A key that differs says why the index is stale, in words, in the log; a
+ * wrong hash or any inconsistent reference makes the file ignored, never
+ * trusted.  The index is written to a temporary name and renamed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "index.h"
+#include "report.h"
+
+#define MAGIC "CCMFSIDX"
+
+int index_option(const char *kv, struct index_opts *io)
+{
+	if (strcmp(kv, "noindex") == 0 || strcmp(kv, "index=none") == 0)
+		io->mode = INDEX_NONE;
+	else if (strcmp(kv, "norebuild") == 0)
+		io->mode = INDEX_REQUIRE;
+	else if (strncmp(kv, "index=", 6) == 0 && kv[6])
+		io->path = strdup(kv + 6);	/* kv is the caller's scratch */
+	else
+		return 1;
+	return 0;
+}
+
+/* A fast 64-bit hash, eight bytes at a step: corruption, not attacks. */
+static uint64_t body_hash(const char *p, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL, w;
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	for (; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+	return h ^ n;
+}
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+/* The places an index may live, in order of preference. */
+static int candidates(const struct index_opts *io, const struct ccm_archive *a,
+		      const char *key, char out[2][4096])
+{
+	const char *first, *slash, *cache;
+	int n = 0;
+
+	if (io->path) {
+		snprintf(out[0], 4096, "%s", io->path);
+		return 1;
+	}
+	first = a->files[0].path;
+	slash = strrchr(first, '/');
+	if (slash)
+		snprintf(out[n++], 4096, "%.*s/.%s.ccmailfs-index",
+			 (int)(slash - first), first, slash + 1);
+	else
+		snprintf(out[n++], 4096, ".%s.ccmailfs-index", first);
+	cache = getenv("XDG_CACHE_HOME");
+	{
+		/* The cache name depends on the sources, not the options:
+		 * a remount with other options replaces it. */
+		const char *src = strstr(key, "\nsource ");
+		uint64_t h = str_hash(src ? src : key);
+		const char *home = getenv("HOME");
+
+		if (cache && *cache)
+			snprintf(out[n++], 4096, "%s/ccmailfs/%016llx.idx", cache,
+				 (unsigned long long)h);
+		else if (home && *home)
+			snprintf(out[n++], 4096, "%s/.cache/ccmailfs/%016llx.idx",
+				 home, (unsigned long long)h);
+	}
+	return n;
+}
+
+static int read_file(const char *path, struct ccm_buf *b)
+{
+	char chunk[1 << 16];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return -errno;
+	while ((r = read(fd, chunk, sizeof(chunk))) > 0)
+		ccm_buf_put(b, chunk, (size_t)r);
+	close(fd);
+	if (r < 0)
+		return -EIO;
+	return b->oom ? -ENOMEM : 0;
+}
+
+/* The first line where two keys differ, for the log. */
+static void key_diff(const char *want, const char *have, char *why, size_t n)
+{
+	while (*want && *have) {
+		const char *we = strchr(want, '\n'), *he = strchr(have, '\n');
+		size_t wl = we ? (size_t)(we - want) : strlen(want);
+		size_t hl = he ? (size_t)(he - have) : strlen(have);
+
+		if (wl != hl || memcmp(want, have, wl)) {
+			snprintf(why, n, "it was made for \"%.*s\", now \"%.*s\"",
+				 (int)(hl > 120 ? 120 : hl), have,
+				 (int)(wl > 120 ? 120 : wl), want);
+			return;
+		}
+		want += wl + (we ? 1 : 0);
+		have += hl + (he ? 1 : 0);
+	}
+	snprintf(why, n, "it lists other sources");
+}
+
+static int try_load(const char *path, const char *key, struct ccm_archive *a,
+		    struct tree **t, char *why, size_t n)
+{
+	struct ccm_buf b;
+	uint64_t klen, blen, bhash;
+	size_t pos = 8, bpos, kl = strlen(key);
+	int err = -CCM_E_FORMAT;
+
+	ccm_buf_init(&b);
+	if (read_file(path, &b)) {
+		snprintf(why, n, "there is no index at %s", path);
+		goto out;
+	}
+	if (b.len < 8 + 24 || memcmp(b.p, MAGIC, 8)) {
+		snprintf(why, n, "%s is not a ccmailfs index", path);
+		goto out;
+	}
+	memcpy(&klen, b.p + pos, 8);
+	pos += 8;
+	if (klen > b.len - pos - 16) {
+		snprintf(why, n, "%s is damaged (key length)", path);
+		goto out;
+	}
+	if (klen != kl || memcmp(b.p + pos, key, kl)) {
+		char have[4096];
+
+		snprintf(have, sizeof(have), "%.*s",
+			 (int)(klen < sizeof(have) - 1 ? klen : sizeof(have) - 1),
+			 b.p + pos);
+		key_diff(key, have, why, n);
+		goto out;
+	}
+	pos += (size_t)klen;
+	memcpy(&blen, b.p + pos, 8);
+	memcpy(&bhash, b.p + pos + 8, 8);
+	pos += 16;
+	if (blen != b.len - pos || body_hash(b.p + pos, (size_t)blen) != bhash) {
+		snprintf(why, n, "%s is damaged (length or checksum)", path);
+		goto out;
+	}
+	bpos = pos;
+	err = ccm_archive_restore(a, b.p, b.len, &bpos);
+	if (!err)
+		err = tree_restore(t, a, b.p, b.len, &bpos);
+	if (err)
+		snprintf(why, n, "%s is inconsistent (%s)", path,
+			 ccm_strerror(err));
+out:
+	ccm_buf_release(&b);
+	return err;
+}
+
+/* Never overwrite a file that is not one of our indexes (a mistyped
+ * -o index=PATH must not destroy anything). */
+static int foreign_file(const char *path)
+{
+	char head[8];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return 0;
+	r = read(fd, head, sizeof(head));
+	close(fd);
+	return !(r == 8 && memcmp(head, MAGIC, 8) == 0) && r != 0;
+}
+
+static int save(const char *path, const char *key, const struct ccm_archive *a,
+		const struct tree *t)
+{
+	struct ccm_buf b;
+	uint64_t klen = strlen(key), blen, bhash;
+	size_t body;
+	char tmp[4200], dir[4096], *slash;
+	int fd, err = 0;
+
+	if (foreign_file(path))
+		return -EEXIST;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		/* the cache directory may not exist yet */
+		if (strstr(dir, "/ccmailfs") == dir + strlen(dir) - 9) {
+			char *p2 = strrchr(dir, '/');
+
+			*p2 = '\0';
+			mkdir(dir, 0700);
+			*p2 = '/';
+			mkdir(dir, 0700);
+		}
+	}
+	ccm_buf_init(&b);
+	ccm_buf_put(&b, MAGIC, 8);
+	ccm_buf_put(&b, &klen, 8);
+	ccm_buf_put(&b, key, (size_t)klen);
+	ccm_buf_put(&b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+	body = b.len;
+	ccm_archive_save(a, &b);
+	tree_save(t, &b);
+	if (b.oom) {
+		ccm_buf_release(&b);
+		return -ENOMEM;
+	}
+	blen = b.len - body;
+	bhash = body_hash(b.p + body, (size_t)blen);
+	memcpy(b.p + body - 16, &blen, 8);
+	memcpy(b.p + body - 8, &bhash, 8);
+	snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err = -errno;
+	} else {
+		size_t off = 0;
+
+		while (off < b.len) {
+			ssize_t w = write(fd, b.p + off, b.len - off);
+
+			if (w < 0) {
+				err = -errno;
+				break;
+			}
+			off += (size_t)w;
+		}
+		if (close(fd) < 0 && !err)
+			err = -errno;
+		if (!err && rename(tmp, path) < 0)
+			err = -errno;
+		if (err)
+			unlink(tmp);
+	}
+	ccm_buf_release(&b);
+	return err;
+}
+
+struct progress {
+	struct timespec start;
+	const char *name;
+	int shown;
+};
+
+static double since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) +
+	       (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void show_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct progress *p = ctx;
+	double secs = since(&p->start), rate = secs > 0 ? done / secs : 0;
+
+	if (secs < 0.5 && done < total)
+		return;
+	fprintf(stderr, "\rccmailfs: indexing %s: %3d%%  %.1f MB/s  ETA %.0f s   ",
+		p->name, total ? (int)(done * 100 / total) : 100, rate / 1e6,
+		rate > 0 ? (double)(total - done) / rate : 0.0);
+	p->shown = 1;
+}
+
+int index_open(const struct index_opts *io, char **paths, size_t npaths,
+	       const struct ccm_options *o, enum tree_layout layout,
+	       struct ccm_archive **ap, struct tree **tp, char *msg,
+	       size_t msglen)
+{
+	struct ccm_archive *a = NULL;
+	struct tree *t = NULL;
+	struct ccm_buf key, report;
+	struct report_counts rc;
+	struct progress pr;
+	char cand[2][4096], why[600] = "";
+	int ncand = 0, i, err;
+
+	*ap = NULL;
+	*tp = NULL;
+	ccm_buf_init(&key);
+	ccm_buf_init(&report);
+	err = ccm_archive_prepare(&a, (const char *const *)paths, npaths, o);
+	if (err) {
+		snprintf(msg, msglen, "cannot read the sources: %s",
+			 ccm_strerror(err));
+		return err;
+	}
+	ccm_archive_key(a, layout == TREE_LAYOUT_MAILDIR ? "layout=maildir"
+							  : "layout=plain",
+			&key);
+	if (io->mode != INDEX_NONE && a->nfiles > 0 && !a->nbad) {
+		ncand = candidates(io, a, ccm_buf_cstr(&key), cand);
+		for (i = 0; i < ncand; i++) {
+			err = try_load(cand[i], ccm_buf_cstr(&key), a, &t, why,
+				       sizeof(why));
+			if (!err) {
+				if (io->log)
+					io->log("index loaded from %s", cand[i]);
+				goto done;
+			}
+			/* A half-restored archive is thrown away whole. */
+			ccm_archive_free(a);
+			t = NULL;
+			err = ccm_archive_prepare(&a, (const char *const *)paths,
+						  npaths, o);
+			if (err) {
+				snprintf(msg, msglen, "cannot read the sources: %s",
+					 ccm_strerror(err));
+				goto fail;
+			}
+			if (!strstr(why, "there is no index"))
+				break;
+			if (i == ncand - 1)
+				snprintf(why, sizeof(why), "there is no index yet");
+		}
+		if (io->mode == INDEX_REQUIRE) {
+			snprintf(msg, msglen, "no usable index and norebuild was "
+				 "given: %s", why);
+			err = -CCM_E_FORMAT;
+			goto fail;
+		}
+		if (io->log)
+			io->log("building the index: %s", why);
+	}
+	memset(&pr, 0, sizeof(pr));
+	clock_gettime(CLOCK_MONOTONIC, &pr.start);
+	pr.name = a->nfiles ? a->files[0].name : "";
+	err = ccm_archive_scan(a, io->progress ? show_progress : NULL, &pr);
+	if (pr.shown)
+		fputc('\n', stderr);
+	if (!err)
+		err = tree_build(&t, a, layout);
+	if (!err)
+		err = report_build(a, t, &report, &rc);
+	if (!err)
+		err = tree_set_report(t, report.p, report.len);
+	if (err) {
+		snprintf(msg, msglen, "%s", ccm_strerror(err));
+		goto fail;
+	}
+	if (io->mode != INDEX_NONE && ncand > 0) {
+		for (i = 0; i < ncand; i++) {
+			err = save(cand[i], ccm_buf_cstr(&key), a, t);
+			if (!err) {
+				if (io->log)
+					io->log("index written to %s", cand[i]);
+				break;
+			}
+			if (io->log)
+				io->log("cannot write the index to %s: %s",
+					cand[i], err == -EEXIST ?
+					"a file that is not a ccmailfs index is "
+					"there" : strerror(-err));
+		}
+		err = 0;	/* no index is not an error, only slower */
+	}
+done:
+	ccm_buf_release(&key);
+	ccm_buf_release(&report);
+	*ap = a;
+	*tp = t;
+	return 0;
+fail:
+	tree_free(t);
+	ccm_archive_free(a);
+	ccm_buf_release(&key);
+	ccm_buf_release(&report);
+	return err ? err : -CCM_E_FORMAT;
+}

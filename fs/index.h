@@ -1,0 +1,38 @@
+/*
+ * index.h - the persistent index: the scan and the tree of a mount saved
+ * next to the export (else under $XDG_CACHE_HOME/ccmailfs/), so that a
+ * remount loads it instead of scanning.
+ */
+#ifndef CCMFS_INDEX_H
+#define CCMFS_INDEX_H
+
+#include "ccm.h"
+#include "tree.h"
+
+enum index_mode {
+	INDEX_AUTO,	/* load a valid index, else scan and save one */
+	INDEX_NONE,	/* -o noindex: neither load nor save */
+	INDEX_REQUIRE,	/* -o norebuild: fail rather than rebuild */
+};
+
+struct index_opts {
+	enum index_mode mode;
+	const char *path;	/* -o index=PATH, else the default places */
+	int progress;		/* show progress on stderr (a terminal) */
+	void (*log)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+};
+
+/* Parse index=PATH, noindex, norebuild; 1 if kv is not one of them. */
+int index_option(const char *kv, struct index_opts *io);
+
+/*
+ * Open the sources, then load the index or scan, build the tree and the
+ * report, and save the index.  *a and *t are set on success; on failure
+ * the returned error is described in msg.
+ */
+int index_open(const struct index_opts *io, char **paths, size_t npaths,
+	       const struct ccm_options *o, enum tree_layout layout,
+	       struct ccm_archive **a, struct tree **t, char *msg,
+	       size_t msglen);
+
+#endif
