@@ -143,17 +143,17 @@ static int try_load(const char *path, const char *key, struct ccm_archive *a,
 
 	ccm_buf_init(&b);
 	if (read_file(path, &b)) {
-		snprintf(why, n, "there is no index at %s", path);
+		snprintf(why, n, "there is no index at %.400s", path);
 		goto out;
 	}
 	if (b.len < 8 + 24 || memcmp(b.p, MAGIC, 8)) {
-		snprintf(why, n, "%s is not a ccmailfs index", path);
+		snprintf(why, n, "%.400s is not a ccmailfs index", path);
 		goto out;
 	}
 	memcpy(&klen, b.p + pos, 8);
 	pos += 8;
 	if (klen > b.len - pos - 16) {
-		snprintf(why, n, "%s is damaged (key length)", path);
+		snprintf(why, n, "%.400s is damaged (key length)", path);
 		goto out;
 	}
 	if (klen != kl || memcmp(b.p + pos, key, kl)) {
@@ -170,7 +170,7 @@ static int try_load(const char *path, const char *key, struct ccm_archive *a,
 	memcpy(&bhash, b.p + pos + 8, 8);
 	pos += 16;
 	if (blen != b.len - pos || body_hash(b.p + pos, (size_t)blen) != bhash) {
-		snprintf(why, n, "%s is damaged (length or checksum)", path);
+		snprintf(why, n, "%.400s is damaged (length or checksum)", path);
 		goto out;
 	}
 	bpos = pos;
@@ -178,7 +178,7 @@ static int try_load(const char *path, const char *key, struct ccm_archive *a,
 	if (!err)
 		err = tree_restore(t, a, b.p, b.len, &bpos);
 	if (err)
-		snprintf(why, n, "%s is inconsistent (%s)", path,
+		snprintf(why, n, "%.400s is inconsistent (%s)", path,
 			 ccm_strerror(err));
 out:
 	ccm_buf_release(&b);
@@ -211,7 +211,7 @@ static int save(const char *path, const char *key, const struct ccm_archive *a,
 
 	if (foreign_file(path))
 		return -EEXIST;
-	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(dir, sizeof(dir), "%.4000s", path);
 	slash = strrchr(dir, '/');
 	if (slash) {
 		*slash = '\0';
@@ -241,7 +241,7 @@ static int save(const char *path, const char *key, const struct ccm_archive *a,
 	bhash = body_hash(b.p + body, (size_t)blen);
 	memcpy(b.p + body - 16, &blen, 8);
 	memcpy(b.p + body - 8, &bhash, 8);
-	snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
+	snprintf(tmp, sizeof(tmp), "%.4000s.tmp%ld", path, (long)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		err = -errno;
@@ -296,10 +296,18 @@ static void show_progress(void *ctx, uint64_t done, uint64_t total)
 	p->shown = 1;
 }
 
+static void make_key(const struct ccm_archive *a, enum tree_layout layout,
+		     struct ccm_buf *key)
+{
+	ccm_archive_key(a, layout == TREE_LAYOUT_MAILDIR ? "layout=maildir"
+							  : "layout=plain",
+			key);
+}
+
 int index_open(const struct index_opts *io, char **paths, size_t npaths,
 	       const struct ccm_options *o, enum tree_layout layout,
-	       struct ccm_archive **ap, struct tree **tp, char *msg,
-	       size_t msglen)
+	       struct ccm_archive **ap, struct tree **tp, int *loaded,
+	       char *note, size_t notelen, char *msg, size_t msglen)
 {
 	struct ccm_archive *a = NULL;
 	struct tree *t = NULL;
@@ -311,6 +319,8 @@ int index_open(const struct index_opts *io, char **paths, size_t npaths,
 
 	*ap = NULL;
 	*tp = NULL;
+	*loaded = 0;
+	note[0] = '\0';
 	ccm_buf_init(&key);
 	ccm_buf_init(&report);
 	err = ccm_archive_prepare(&a, (const char *const *)paths, npaths, o);
@@ -319,17 +329,16 @@ int index_open(const struct index_opts *io, char **paths, size_t npaths,
 			 ccm_strerror(err));
 		return err;
 	}
-	ccm_archive_key(a, layout == TREE_LAYOUT_MAILDIR ? "layout=maildir"
-							  : "layout=plain",
-			&key);
+	make_key(a, layout, &key);
 	if (io->mode != INDEX_NONE && a->nfiles > 0 && !a->nbad) {
 		ncand = candidates(io, a, ccm_buf_cstr(&key), cand);
 		for (i = 0; i < ncand; i++) {
 			err = try_load(cand[i], ccm_buf_cstr(&key), a, &t, why,
 				       sizeof(why));
 			if (!err) {
-				if (io->log)
-					io->log("index loaded from %s", cand[i]);
+				snprintf(note, notelen, "index loaded from %.600s",
+					 cand[i]);
+				*loaded = 1;
 				goto done;
 			}
 			/* A half-restored archive is thrown away whole. */
@@ -353,8 +362,7 @@ int index_open(const struct index_opts *io, char **paths, size_t npaths,
 			err = -CCM_E_FORMAT;
 			goto fail;
 		}
-		if (io->log)
-			io->log("building the index: %s", why);
+		snprintf(note, notelen, "building the index: %s", why);
 	}
 	memset(&pr, 0, sizeof(pr));
 	clock_gettime(CLOCK_MONOTONIC, &pr.start);
@@ -372,22 +380,6 @@ int index_open(const struct index_opts *io, char **paths, size_t npaths,
 		snprintf(msg, msglen, "%s", ccm_strerror(err));
 		goto fail;
 	}
-	if (io->mode != INDEX_NONE && ncand > 0) {
-		for (i = 0; i < ncand; i++) {
-			err = save(cand[i], ccm_buf_cstr(&key), a, t);
-			if (!err) {
-				if (io->log)
-					io->log("index written to %s", cand[i]);
-				break;
-			}
-			if (io->log)
-				io->log("cannot write the index to %s: %s",
-					cand[i], err == -EEXIST ?
-					"a file that is not a ccmailfs index is "
-					"there" : strerror(-err));
-		}
-		err = 0;	/* no index is not an error, only slower */
-	}
 done:
 	ccm_buf_release(&key);
 	ccm_buf_release(&report);
@@ -400,4 +392,31 @@ fail:
 	ccm_buf_release(&key);
 	ccm_buf_release(&report);
 	return err ? err : -CCM_E_FORMAT;
+}
+
+void index_store(const struct index_opts *io, const struct ccm_archive *a,
+		 const struct tree *t, enum tree_layout layout)
+{
+	struct ccm_buf key;
+	char cand[2][4096];
+	int ncand, i, err;
+
+	if (io->mode == INDEX_NONE || a->nfiles == 0 || a->nbad)
+		return;
+	ccm_buf_init(&key);
+	make_key(a, layout, &key);
+	ncand = candidates(io, a, ccm_buf_cstr(&key), cand);
+	for (i = 0; i < ncand; i++) {
+		err = save(cand[i], ccm_buf_cstr(&key), a, t);
+		if (!err) {
+			if (io->log)
+				io->log("index written to %s", cand[i]);
+			break;
+		}
+		if (io->log)
+			io->log("cannot write the index to %s: %s", cand[i],
+				err == -EEXIST ? "a file that is not a ccmailfs "
+						 "index is there" : strerror(-err));
+	}
+	ccm_buf_release(&key);
 }

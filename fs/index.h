@@ -26,13 +26,18 @@ struct index_opts {
 int index_option(const char *kv, struct index_opts *io);
 
 /*
- * Open the sources, then load the index or scan, build the tree and the
- * report, and save the index.  *a and *t are set on success; on failure
- * the returned error is described in msg.
+ * Open the sources, then load the index, or scan and build the tree and the
+ * report.  *a and *t are set on success; *loaded tells which happened and
+ * note says it in words ("index loaded from ...", or why it is being
+ * built).  Nothing is written: index_store saves, once the caller is happy
+ * with the result.  On failure the returned error is described in msg.
  */
 int index_open(const struct index_opts *io, char **paths, size_t npaths,
 	       const struct ccm_options *o, enum tree_layout layout,
-	       struct ccm_archive **a, struct tree **t, char *msg,
-	       size_t msglen);
+	       struct ccm_archive **a, struct tree **t, int *loaded,
+	       char *note, size_t notelen, char *msg, size_t msglen);
+/* Save the index of a freshly built a and t (logs where, through io->log). */
+void index_store(const struct index_opts *io, const struct ccm_archive *a,
+		 const struct tree *t, enum tree_layout layout);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "fs.h"
 #include "index.h"
+#include "optlist.h"
 #include "report.h"
 
 static int use_syslog;
@@ -103,58 +104,41 @@ static int is_mounted(const char *path)
 	return found;
 }
 
-/* Split "a,b\,c" at unescaped commas; ours go to o, the rest to fuse. */
+struct split {
+	struct ccm_options *o;
+	struct ccm_buf *fuse_opts;
+};
+
+/* One option of -o: ours are taken, the rest go to libfuse as written. */
+static int split_one(void *ctx, const char *kv, const char *raw)
+{
+	struct split *sp = ctx;
+	char err[256];
+	int r = index_option(kv, &iopts);
+
+	if (r > 0)
+		r = tree_layout_option(kv, &layout);
+	if (r < 0)
+		return fail("%s: layout must be plain or maildir", kv);
+	if (r > 0)
+		r = ccm_options_set(sp->o, kv, err, sizeof(err));
+	if (r < 0)
+		return fail("%s", err);
+	if (r > 0) {
+		if (sp->fuse_opts->len)
+			ccm_buf_putc(sp->fuse_opts, ',');
+		ccm_buf_puts(sp->fuse_opts, raw);
+	}
+	return 0;
+}
+
 static int split_options(struct ccm_options *o, const char *list,
 			 struct ccm_buf *fuse_opts)
 {
-	char *buf = strdup(list), *p, *start, err[256];
-	int rc = 0;
+	struct split sp = { o, fuse_opts };
+	int rc = optlist_each(list, split_one, &sp);
 
-	if (!buf)
-		return fail("out of memory");
-	for (p = start = buf;; p++) {
-		if (*p == '\\' && p[1]) {
-			p++;
-			continue;
-		}
-		if (*p == ',' || *p == '\0') {
-			int end = *p == '\0', r;
-			char *kv, *w, *r2;
-
-			*p = '\0';
-			/* Our values may hold escaped commas; unescape them. */
-			kv = strdup(start);
-			for (w = r2 = kv; *r2; r2++) {
-				if (*r2 == '\\' && r2[1])
-					r2++;
-				*w++ = *r2;
-			}
-			*w = '\0';
-			r = *kv ? index_option(kv, &iopts) : 1;
-			if (r > 0 && *kv)
-				r = tree_layout_option(kv, &layout);
-			if (r < 0)
-				snprintf(err, sizeof(err), "%s: layout must be "
-					 "plain or maildir", kv);
-			else if (r > 0 && *kv)
-				r = ccm_options_set(o, kv, err, sizeof(err));
-			free(kv);
-			if (r < 0) {
-				rc = fail("%s", err);
-				break;
-			}
-			if (r > 0 && *start) {
-				if (fuse_opts->len)
-					ccm_buf_putc(fuse_opts, ',');
-				ccm_buf_puts(fuse_opts, start);
-			}
-			if (end)
-				break;
-			start = p + 1;
-		}
-	}
-	free(buf);
-	return rc;
+	return rc < 0 ? fail("out of memory") : rc;
 }
 
 static void usage_hint(void)
@@ -199,7 +183,8 @@ int ccmfs_mount_main(int argc, char **argv)
 	char **pos, *mnt, real[PATH_MAX];
 	const char *bad;
 	size_t npos = 0, i;
-	int status = 2, err, j;
+	int status = 2, err, j, loaded = 0;
+	char note[700];
 	struct stat st;
 
 	ccm_options_init(&opt);
@@ -266,6 +251,30 @@ int ccmfs_mount_main(int argc, char **argv)
 		}
 	}
 
+	/* libfuse checks its own options now, before any indexing work. */
+	ccm_buf_puts(&fsname, "ro,default_permissions,subtype=ccmailfs,fsname=ccmail:");
+	for (const char *s = pos[0]; *s; s++) {
+		if (*s == ',' || *s == '\\')
+			ccm_buf_putc(&fsname, '\\');
+		ccm_buf_putc(&fsname, *s);
+	}
+	if (fopts.len && (fuse_opt_add_arg(&args, "-o") ||
+			  fuse_opt_add_arg(&args, ccm_buf_cstr(&fopts))))
+		goto oom;
+	if (fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, ccm_buf_cstr(&fsname)) ||
+	    fuse_opt_add_arg(&args, mnt))
+		goto oom;
+	if (fuse_parse_cmdline(&args, &co) != 0) {
+		status = 2;
+		goto out;
+	}
+	se = fuse_session_new(&args, &ccmfs_ops, sizeof(ccmfs_ops), &fs);
+	if (!se) {
+		/* libfuse has said which option it did not take, in one line. */
+		status = 2;
+		goto out;
+	}
 	{
 		char msg[1024];
 
@@ -273,10 +282,10 @@ int ccmfs_mount_main(int argc, char **argv)
 		iopts.progress = isatty(STDERR_FILENO);
 		iopts.log = say;
 		err = index_open(&iopts, pos, npos, &opt, layout, &a, &fs.tree,
-				 msg, sizeof(msg));
+				 &loaded, note, sizeof(note), msg, sizeof(msg));
 		if (err) {
 			status = fail("%s", msg);
-			goto out;
+			goto out_session;
 		}
 	}
 	for (i = 0; i < a->nbad; i++) {
@@ -315,35 +324,15 @@ int ccmfs_mount_main(int argc, char **argv)
 	fs.gid = getgid();
 	fs.timeout = 86400.0;
 
-	/* Ours last, so a "rw" from mount(8) cannot undo "ro". */
-	ccm_buf_puts(&fsname, "ro,default_permissions,subtype=ccmailfs,fsname=ccmail:");
-	for (const char *s = pos[0]; *s; s++) {
-		if (*s == ',' || *s == '\\')
-			ccm_buf_putc(&fsname, '\\');
-		ccm_buf_putc(&fsname, *s);
-	}
-	if (fopts.len && (fuse_opt_add_arg(&args, "-o") ||
-			  fuse_opt_add_arg(&args, ccm_buf_cstr(&fopts))))
-		goto oom;
-	if (fuse_opt_add_arg(&args, "-o") ||
-	    fuse_opt_add_arg(&args, ccm_buf_cstr(&fsname)) ||
-	    fuse_opt_add_arg(&args, mnt))
-		goto oom;
-	if (fuse_parse_cmdline(&args, &co) != 0) {
-		status = 2;
-		goto out;
-	}
-	se = fuse_session_new(&args, &ccmfs_ops, sizeof(ccmfs_ops), &fs);
-	if (!se) {
-		/* libfuse has said which option it did not take, in one line. */
-		status = 2;
-		goto out;
-	}
-	/*
-	 * A shell starts background jobs with SIGINT ignored, and libfuse
+	/* Only now, with a result worth keeping (not a non-export). */
+	if (note[0])
+		say("%s", note);
+	if (!loaded)
+		index_store(&iopts, a, fs.tree, layout);
+
+	/* A shell starts background jobs with SIGINT ignored, and libfuse
 	 * leaves an ignored signal alone; but SIGINT and SIGTERM must always
-	 * unmount cleanly, so they are reset first.
-	 */
+	 * unmount cleanly, so they are reset first. */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	if (fuse_set_signal_handlers(se) != 0) {

@@ -738,11 +738,16 @@ void ccm_archive_key(const struct ccm_archive *a, const char *extra,
 
 		/* Size and mtime are cheap but can lie (a copy keeps mtime,
 		 * an edit can keep the size): the ends of the file are read
-		 * too, the way ratarmount samples entries. */
-		if (f->data) {
-			h = fnv64(h, f->data, head);
-			h = fnv64(h, f->data + f->size - head, head);
+		 * too, the way ratarmount samples entries.  Mapped or not,
+		 * the same bytes are hashed. */
+		char *buf = malloc(head ? head : 1);
+
+		if (buf && read_range(f, 0, head, buf) == 0) {
+			h = fnv64(h, buf, head);
+			if (read_range(f, f->size - head, head, buf) == 0)
+				h = fnv64(h, buf, head);
 		}
+		free(buf);
 		ccm_buf_printf(out, "source %s size=%llu mtime=%lld ends=%016llx\n",
 			       f->path, (unsigned long long)f->size,
 			       (long long)f->mtime, (unsigned long long)h);

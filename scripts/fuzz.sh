@@ -1,6 +1,7 @@
 #!/bin/sh
 # Fuzz the parse-and-render path with libFuzzer (SPEC 7).
-# usage: scripts/fuzz.sh [MINUTES] [extra libFuzzer flags...]   (default 10)
+# usage: scripts/fuzz.sh [MINUTES] [libFuzzer flags...]   (default 10 minutes;
+# later flags win, e.g. -timeout=5 on a loaded machine)
 #
 # Builds build-fuzz with clang and -Dfuzz=true, then runs fuzz_parser on the
 # seed corpus with the dictionary.  New inputs go to build-fuzz/corpus (not
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 minutes=${1:-10}
 [ $# -gt 0 ] && shift
 jobs=${FUZZ_JOBS:-1}
-build=build-fuzz
+build="build-fuzz"
 
 scripts/deps.sh clang libclang-rt-14-dev
 if [ -d "$build" ]; then
@@ -45,6 +46,6 @@ fi
 # The last progress line carries the totals: "#N DONE cov: C ft: F ...".
 grep -E '^#[0-9]+' "$log" | tail -n 1
 grep -E '^stat::' "$log" || true
-ls tests/fuzz/crashes/ 2>/dev/null | sed 's/^/crash: tests\/fuzz\/crashes\//'
+for f in tests/fuzz/crashes/*; do [ -e "$f" ] && echo "crash: $f"; done
 [ "$rc" -eq 0 ] || echo "fuzz: fuzz_parser exited $rc; see $log" >&2
 exit "$rc"

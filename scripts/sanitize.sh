@@ -11,7 +11,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-asan=build-asan
+asan="build-asan"
 build=${BUILD_DIR:-build}
 
 # -fno-sanitize-recover: UBSan otherwise prints and carries on, and the test
