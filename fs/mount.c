@@ -20,7 +20,6 @@
 #include "fs.h"
 #include "index.h"
 #include "optlist.h"
-#include "report.h"
 
 static int use_syslog;
 static enum tree_layout layout = TREE_LAYOUT_PLAIN;
@@ -172,24 +171,23 @@ static const char *not_an_export(const struct ccm_archive *a, char **src,
 int ccmfs_mount_main(int argc, char **argv)
 {
 	struct ccm_options opt;
-	struct ccm_buf fopts, report, fsname;
+	struct ccm_buf fopts, fsname;
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_cmdline_opts co;
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *lc = NULL;
 	struct ccm_archive *a = NULL;
-	struct report_counts rc;
 	struct ccmfs fs;
 	char **pos, *mnt, real[PATH_MAX];
 	const char *bad;
 	size_t npos = 0, i;
 	int status = 2, err, j, loaded = 0;
+	uint64_t nmsg = 0, nerr = 0;
 	char note[700];
 	struct stat st;
 
 	ccm_options_init(&opt);
 	ccm_buf_init(&fopts);
-	ccm_buf_init(&report);
 	ccm_buf_init(&fsname);
 	memset(&fs, 0, sizeof(fs));
 	memset(&co, 0, sizeof(co));
@@ -251,7 +249,8 @@ int ccmfs_mount_main(int argc, char **argv)
 		}
 	}
 
-	/* libfuse checks its own options now, before any indexing work. */
+	/* libfuse checks its own options now, before any indexing work.
+	 * Ours go last, so a "rw" from mount(8) cannot undo "ro". */
 	ccm_buf_puts(&fsname, "ro,default_permissions,subtype=ccmailfs,fsname=ccmail:");
 	for (const char *s = pos[0]; *s; s++) {
 		if (*s == ',' || *s == '\\')
@@ -297,7 +296,7 @@ int ccmfs_mount_main(int argc, char **argv)
 		if (named) {
 			status = fail("source %s: %s", a->bad[i].path,
 				      ccm_strerror(a->bad[i].err));
-			goto out;
+			goto out_session;
 		}
 		/* A bad member of a directory source costs that file only;
 		 * the report lists it as unreadable. */
@@ -308,14 +307,14 @@ int ccmfs_mount_main(int argc, char **argv)
 	if (bad) {
 		status = fail("%s is not a cc:Mail export (no Message: line "
 			      "found; see 'ccmailfs --check %s')", bad, bad);
-		goto out;
+		goto out_session;
 	}
-	/* The counts for the log line (the report text itself is in the
-	 * tree, built or loaded with the index). */
-	err = report_build(a, fs.tree, &report, &rc);
-	if (err) {
-		status = fail("%s", ccm_strerror(err));
-		goto out;
+	/* The counts for the log line; the report itself is in the tree. */
+	for (i = 0; i < a->nentries; i++) {
+		if (a->entries[i].kind == CCM_ENTRY_MESSAGE)
+			nmsg++;
+		else
+			nerr++;
 	}
 	/* From here on, sources are read with pread: a source that shrinks
 	 * under the mount gives EIO, never SIGBUS. */
@@ -350,9 +349,8 @@ int ccmfs_mount_main(int argc, char **argv)
 	}
 	fuse_daemonize(co.foreground);
 	say("mounted %s on %s: %llu messages, %llu error entries, %llu "
-	    "problems", pos[0], co.mountpoint,
-	    (unsigned long long)rc.messages, (unsigned long long)rc.errors,
-	    (unsigned long long)rc.problems);
+	    "warnings", pos[0], co.mountpoint, (unsigned long long)nmsg,
+	    (unsigned long long)nerr, (unsigned long long)a->warns.n);
 	if (co.singlethread) {
 		err = fuse_session_loop(se);
 	} else {
@@ -383,7 +381,6 @@ out:
 	tree_free(fs.tree);
 	ccm_archive_free(a);
 	ccm_buf_release(&fopts);
-	ccm_buf_release(&report);
 	ccm_buf_release(&fsname);
 	ccm_options_release(&opt);
 	free(pos);
