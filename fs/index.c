@@ -299,9 +299,21 @@ static void show_progress(void *ctx, uint64_t done, uint64_t total)
 static void make_key(const struct ccm_archive *a, enum tree_layout layout,
 		     struct ccm_buf *key)
 {
-	ccm_archive_key(a, layout == TREE_LAYOUT_MAILDIR ? "layout=maildir"
-							  : "layout=plain",
-			key);
+	struct stat st;
+	char extra[128];
+
+	/*
+	 * The sizes in an index are what this very program renders.  A new
+	 * build may render differently without anyone bumping the index
+	 * version, so the program's own file is part of the key: an
+	 * upgrade (or a rebuild) reindexes instead of promising wrong sizes.
+	 */
+	if (stat("/proc/self/exe", &st) != 0)
+		memset(&st, 0, sizeof(st));
+	snprintf(extra, sizeof(extra), "layout=%s program=%lld/%lld",
+		 layout == TREE_LAYOUT_MAILDIR ? "maildir" : "plain",
+		 (long long)st.st_size, (long long)st.st_mtime);
+	ccm_archive_key(a, extra, key);
 }
 
 int index_open(const struct index_opts *io, char **paths, size_t npaths,
