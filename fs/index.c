@@ -165,7 +165,11 @@ static int try_load(const char *path, const char *key, struct ccm_archive *a,
 		key_diff(key, have, why, n);
 		goto out;
 	}
-	pos += (size_t)klen;
+	pos += (size_t)klen + (size_t)((8 - klen % 8) % 8);
+	if (b.len - pos < 16) {
+		snprintf(why, n, "%.400s is damaged (key length)", path);
+		goto out;
+	}
 	memcpy(&blen, b.p + pos, 8);
 	memcpy(&bhash, b.p + pos + 8, 8);
 	pos += 16;
@@ -229,6 +233,9 @@ static int save(const char *path, const char *key, const struct ccm_archive *a,
 	ccm_buf_put(&b, MAGIC, 8);
 	ccm_buf_put(&b, &klen, 8);
 	ccm_buf_put(&b, key, (size_t)klen);
+	/* Padding: every section then starts 8-byte aligned in the buffer
+	 * it is read back into (malloc'd), as its uint64_t fields need. */
+	ccm_buf_put(&b, "\0\0\0\0\0\0\0", (8 - klen % 8) % 8);
 	ccm_buf_put(&b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
 	body = b.len;
 	ccm_archive_save(a, &b);

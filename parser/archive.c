@@ -776,7 +776,8 @@ int ccm_sec_get(const char *p, size_t n, size_t *pos, uint32_t tag,
 {
 	struct sec_head h;
 
-	if (n - *pos < sizeof(h))
+	/* Sections are 8-byte aligned: their arrays are read in place. */
+	if (n - *pos < sizeof(h) || ((uintptr_t)(p + *pos) & 7))
 		return -CCM_E_FORMAT;
 	memcpy(&h, p + *pos, sizeof(h));
 	if (h.tag != tag || h.elem != 1 || h.count > n - *pos - sizeof(h) ||
