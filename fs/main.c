@@ -14,6 +14,7 @@
 #include "extract.h"
 #include "fs.h"
 #include "index.h"
+#include "optlist.h"
 #include "report.h"
 #include "tree.h"
 
@@ -62,68 +63,39 @@ static int bad_usage(const char *msg, const char *arg)
 
 static enum tree_layout layout = TREE_LAYOUT_PLAIN;
 
-/* Split "a,b\,c" on unescaped commas and set each option. */
+/* One option of -o for --check/--extract (fs/optlist.c splits them). */
+static int set_one(void *ctx, const char *kv, const char *raw)
+{
+	struct ccm_options *o = ctx;
+	struct index_opts ignored = { 0 };
+	char err[256];
+	int r;
+
+	(void)raw;
+	r = tree_layout_option(kv, &layout);
+	if (r < 0)
+		return bad_usage("layout must be plain or maildir", kv);
+	if (r == 0)
+		return 0;
+	/* The mount's index options mean nothing to a one-shot run: the
+	 * same -o works for both. */
+	if (index_option(kv, &ignored) == 0) {
+		free((char *)ignored.path);
+		return 0;
+	}
+	r = ccm_options_set(o, kv, err, sizeof(err));
+	if (r < 0)
+		return bad_usage(err, NULL);
+	if (r > 0)
+		return bad_usage("unknown option", kv);
+	return 0;
+}
+
 static int set_options(struct ccm_options *o, const char *list)
 {
-	char *buf = strdup(list), *p, *w, err[256];
-	int rc = 0;
+	int rc = optlist_each(list, set_one, o);
 
-	if (!buf)
-		return bad_usage("out of memory", NULL);
-	for (p = w = buf;; p++) {
-		if (*p == '\\' && p[1]) {
-			*w++ = *++p;
-			continue;
-		}
-		if (*p == ',' || *p == '\0') {
-			int end = *p == '\0';
-
-			*w = '\0';
-			if (*buf) {
-				struct index_opts ignored = { 0 };
-				int r = tree_layout_option(buf, &layout);
-
-				/* The mount's index options mean nothing to a
-				 * one-shot run: the same -o works for both. */
-				if (r > 0 && index_option(buf, &ignored) == 0) {
-					free((char *)ignored.path);
-					if (end)
-						break;
-					memmove(buf, p + 1, strlen(p + 1) + 1);
-					p = buf - 1;
-					w = buf;
-					continue;
-				}
-
-				if (r < 0) {
-					rc = bad_usage("layout must be plain or "
-						       "maildir", buf);
-					break;
-				}
-				r = r ? ccm_options_set(o, buf, err, sizeof(err))
-				      : 0;
-
-				if (r < 0) {
-					rc = bad_usage(err, NULL);
-					break;
-				}
-				if (r > 0) {
-					rc = bad_usage("unknown option", buf);
-					break;
-				}
-			}
-			if (end)
-				break;
-			/* restart the next option at the buffer start */
-			memmove(buf, p + 1, strlen(p + 1) + 1);
-			p = buf - 1;
-			w = buf;
-			continue;
-		}
-		*w++ = *p;
-	}
-	free(buf);
-	return rc;
+	return rc < 0 ? bad_usage("out of memory", NULL) : rc;
 }
 
 static int open_all(struct ccm_archive **a, struct tree **t,
