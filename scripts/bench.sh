@@ -5,13 +5,17 @@
 # fuse-zip is missing).  SPEC section 6.  Needs root (drop_caches, tmpfs).
 #
 # usage: scripts/bench.sh [--scales 10000,100000,300000] [--runs N]
-#                         [--out FILE] [--report-only RESULTS.tsv]
+#                         [--out FILE] [--no-big] [--no-build]
+#                         [--report-only RESULTS.tsv]
 #
 #   --scales  message counts, comma separated (default 10000,100000,300000)
 #   --runs    runs per workload (default 5; scales >= 300000 use at most 3)
 #   --out     Markdown report (default $BENCH_DIR/report.md); raw per-run
 #             figures go to the same name with .tsv
 #   --report-only TSV   rebuild the report from an earlier results file
+#   --no-big  skip the memory check with 300 messages of ~2 MB attachments
+#   --no-build  use the ccmailfs binary in BUILD_DIR as it is (pin it
+#             across invocations); default: meson compile first
 #
 # Environment: BENCH_DIR (cache of exports, trees and images; default
 # /var/tmp/ccmailfs-bench), BUILD_DIR (default build-bench), READS (random
@@ -25,13 +29,17 @@ scales=10000,100000,300000
 runs=5
 out=
 report_only=
+big=1
+nobuild=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--scales) scales=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--report-only) report_only=$2; shift 2 ;;
-	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--no-big) big=0; shift ;;
+	--no-build) nobuild=1; shift ;;
+	-h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -39,7 +47,7 @@ done
 bdir=${BENCH_DIR:-/var/tmp/ccmailfs-bench}
 build=${BUILD_DIR:-build-bench}
 reads=${READS:-200}
-mkdir -p "$bdir/mnt"
+mkdir -p "$bdir"
 [ -n "$out" ] || out=$bdir/report.md
 case $out in /*) ;; *) out=$top/$out ;; esac
 tsv=${out%.md}.tsv
@@ -51,8 +59,11 @@ import sys, statistics as st, collections
 tsv, md = sys.argv[1], sys.argv[2]
 R = collections.defaultdict(list)   # (scale, system, workload) -> values
 meta = {}
+big = []
 for line in open(tsv):
     p = line.rstrip('\n').split('\t')
+    if p[0] == 'big':
+        big.append([float(x) for x in p[1:]]); continue
     if p[0] == 'meta':
         meta[(int(p[1]), p[2])] = p[3]; continue
     R[(int(p[0]), p[1], p[2])].append(float(p[4]))
@@ -72,9 +83,9 @@ W = [('mount_first_cold', 'first mount until root lists: no index, page cache dr
      ('mount_first_warm', 'first mount: no index, export page-cached'),
      ('mount_idx_cold', 'remount with index, page cache dropped'),
      ('mount_idx_warm', 'remount with index, page-cached'),
-     ('find_f', '`find -type f | wc -l`'),
+     ('find_f', '`find -type f \\| wc -l`'),
      ('find_s', "`find -printf '%s\\n'`"),
-     ('tar', '`tar cf - . | cat`'),
+     ('tar', '`tar cf - . \\| cat`'),
      ('rsync1', '`rsync -a MNT/ tmpfs/` (first)'),
      ('rsync2', '`rsync -a` repeat'),
      ('rand', 'one random file open+read (median of @N@)'),
@@ -166,6 +177,12 @@ pk = [(s, max(R[(s, 'ccmailfs', 'rss_peak')])) for s in scales if R.get((s, 'ccm
 if len(pk) > 1:
     P('\nccmailfs peak RssAnon by scale: ' + ', '.join(
         f'{s:,}: {v/2**20:.1f} MiB ({v/s:.0f} B/msg)' for s, v in pk))
+for nf, eb, tb, mx, rss, t in big:
+    lim = 16 * 2**20 + 100 * nf
+    P(f'\nLarge attachments: {int(nf)} messages, export {eb/1e6:.0f} MB, tree {tb/1e6:.0f} MB, '
+      f'largest .eml {mx/1e6:.1f} MB; `tar` {fmt_t(t)} ({tb/t/1e6:.0f} MB/s); ccmailfs peak RssAnon '
+      f'**{rss/2**20:.1f} MiB** (target (5) limit {lim/2**20:.1f} MiB: '
+      f'{"met" if rss < lim else "**not met**"}; it holds whole rendered messages per open file).')
 text = '\n'.join(o) + '\n'
 open(md, 'w').write(text)
 print(text)
@@ -178,6 +195,11 @@ if [ -n "$report_only" ]; then
 fi
 
 [ "$(id -u)" = 0 ] || { echo "bench.sh: run as root (drop_caches, tmpfs mounts)" >&2; exit 2; }
+# One benchmark at a time: two would share the cache and skew each other.
+exec 9>"$bdir/.lock"
+flock -n 9 || { echo "bench.sh: another bench.sh is running on $bdir" >&2; exit 2; }
+mroot=$bdir/mnt.$$
+mkdir -p "$mroot"
 
 # ---------------------------------------------------------------- setup
 need=()
@@ -202,23 +224,26 @@ fi
 peers=(squashfuse)
 command -v squashfuse_ll >/dev/null && peers+=(squashfuse_ll)
 peers+=("$archpeer")
-[ -d "$build" ] || meson setup "$build" >/dev/null
-meson compile -C "$build" >/dev/null
+if [ "$nobuild" = 0 ]; then
+	[ -d "$build" ] || meson setup "$build" >/dev/null
+	meson compile -C "$build" >/dev/null
+fi
 ccm=$top/$build/fs/ccmailfs
 binsum=$(sha256sum "$ccm" | cut -c1-16)
 
 # ---------------------------------------------------------------- helpers
 sampler=
-cleanup() { # unmount everything we mounted under $bdir/mnt, stop daemons
+cleanup() { # unmount everything this run mounted ($mroot), stop daemons
 	local m pid
 	if [ -n "$sampler" ]; then kill "$sampler" 2>/dev/null || true; fi
-	for m in "$bdir"/mnt/fs "$bdir"/mnt/dst "$bdir"/mnt/tmpfs-*; do
+	for m in "$mroot"/fs "$mroot"/dst "$mroot"/tmpfs-*; do
 		if mountpoint -q "$m" 2>/dev/null; then
 			pid=$(daemon_pid "$m")
 			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 			if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
 		fi
 	done
+	rm -rf "$mroot" 2>/dev/null || true
 	return 0
 }
 trap cleanup EXIT
@@ -226,7 +251,7 @@ trap 'exit 130' INT TERM
 
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { python3 -c "print(f'{$2-$1:.6f}')"; }
-rec() { printf '%s\t%s\t%s\t%s\t%s\n' "$scale" "$1" "$2" "$run" "$3" >>"$tsv"; }
+rec() { [ -n "$3" ] || { log "no figure for $1 $2 (run $run)"; return 0; }; printf '%s\t%s\t%s\t%s\t%s\n' "$scale" "$1" "$2" "$run" "$3" >>"$tsv"; }
 meta() { printf 'meta\t%s\t%s\t%s\n' "$scale" "$1" "$2" >>"$tsv"; }
 dropcaches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
@@ -253,7 +278,7 @@ do_mount() { # SYSTEM MNT
 do_umount() { # MNT: unmount and wait for the daemon to exit
 	local pid
 	pid=$(daemon_pid "$1")
-	umount "$1" 2>/dev/null || fusermount3 -u "$1" 2>/dev/null || umount -l "$1"
+	umount "$1" 2>/dev/null || fusermount3 -u "$1" 2>/dev/null || umount -l "$1" 2>/dev/null || true
 	if [ -n "$pid" ]; then
 		for _ in $(seq 100); do
 			if [ ! -d "/proc/$pid" ]; then return 0; fi
@@ -273,8 +298,12 @@ time_mount() { # SYSTEM MNT -> seconds
 # Timed command: tm CMD... -> seconds on stdout (command output discarded)
 tm() {
 	local t0 t1
-	t0=$(now); "$@" >/dev/null; t1=$(now)
-	elapsed "$t0" "$t1"
+	t0=$(now)
+	if "$@" >/dev/null; then
+		t1=$(now); elapsed "$t0" "$t1"
+	else
+		log "failed: $*"
+	fi
 }
 
 w_find_f() { find "$1" -type f | wc -l; }
@@ -345,13 +374,13 @@ prepare() { # scale -> sets export, tree, img, zipf, tarf, tmpdir
 		(cd "$tree" && find . -type f -name '*.eml' | sed 's|^\./||') >"$tree.list"
 		echo "$binsum" >"$tree.stamp"
 	fi
-	tmpdir=$bdir/mnt/tmpfs-$n
+	tmpdir=$mroot/tmpfs-$n
 	mkdir -p "$tmpdir"
 	if ! mountpoint -q "$tmpdir"; then
 		mount -t tmpfs -o size=$(( $(du -sm "$tree" | cut -f1) * 2 + 256 ))m tmpfs "$tmpdir"
 	fi
 	rm -rf "${tmpdir:?}"/* ; cp -a "$tree"/. "$tmpdir"/
-	dst=$bdir/mnt/dst
+	dst=$mroot/dst
 	mkdir -p "$dst"
 	if ! mountpoint -q "$dst"; then
 		mount -t tmpfs -o size=$(( $(du -sm "$tree" | cut -f1) * 2 + 256 ))m tmpfs "$dst"
@@ -378,7 +407,7 @@ for scale in "${scale_list[@]}"; do
 	meta reads "$reads"
 	meta load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 	systems=(ccmailfs tmpfs "${peers[@]}")
-	mnt=$bdir/mnt/fs
+	mnt=$mroot/fs
 	mkdir -p "$mnt"
 	log "scale $scale: $nr runs, systems ${systems[*]}"
 	for run in $(seq "$nr"); do
@@ -450,7 +479,7 @@ for scale in "${scale_list[@]}"; do
 					rm -rf "${dst:?}"/*
 					rec "$sys" rsync1 "$(tm rsync -a "$root"/ "$dst"/)"
 					st=$bdir/rsync.$$
-					t0=$(now); rsync -a --stats "$root"/ "$dst"/ >"$st"; t1=$(now)
+					t0=$(now); rsync -a --stats "$root"/ "$dst"/ >"$st" || log "failed: repeat rsync"; t1=$(now)
 					rec "$sys" rsync2 "$(elapsed "$t0" "$t1")"
 					rec "$sys" rsync2_files "$(awk -F': ' '/Number of regular files transferred/ {gsub(/,/,"",$2); print $2}' "$st")"
 					rm -f "$st"
@@ -465,5 +494,36 @@ for scale in "${scale_list[@]}"; do
 	meta load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 	umount "$tmpdir" 2>/dev/null || true
 	rm -rf "${dst:?}"/*
+	rmdir "$tmpdir" 2>/dev/null || true
 done
+
+# Memory against message size: a few hundred messages with ~2 MB
+# attachments each, ccmailfs only, peak RssAnon during tar.
+if [ "$big" = 1 ]; then
+	scale=0; run=1
+	bexp=$bdir/export-bigattach.ccm
+	if [ ! -s "$bexp" ]; then
+		log "generating $bexp"
+		python3 scripts/gen-export.py --messages 300 --accounts 2 --folders 2 \
+			--seed 7 --attach-rate 1 --avg-attach-kb 2000 --quirks none \
+			--out "$bexp.tmp" >&2
+		mv "$bexp.tmp" "$bexp"
+	fi
+	mnt=$mroot/fs
+	mkdir -p "$mnt"
+	"$ccm" -o "index=$bdir/index-bigattach.ccmailfs-index" "$bexp" "$mnt" 2>/dev/null
+	ls "$mnt" >/dev/null
+	pid=$(daemon_pid "$mnt")
+	rssf=$bdir/rss.$$
+	: >"$rssf"
+	start_sampler "$pid" "$rssf"
+	t=$(tm w_tar "$mnt")
+	stop_sampler
+	maxf=$(find "$mnt" -type f -name '*.eml' -printf '%s\n' | sort -n | tail -n 1)
+	nf=$(find "$mnt" -type f -name '*.eml' | wc -l)
+	tb=$(find "$mnt" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
+	printf 'big\t%s\t%s\t%s\t%s\t%s\t%s\n' "$nf" "$(stat -c %s "$bexp")" "$tb" "$maxf" "$(cat "$rssf")" "$t" >>"$tsv"
+	rm -f "$rssf"
+	do_umount "$mnt"
+fi
 report "$tsv" "$out"
