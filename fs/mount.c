@@ -7,6 +7,7 @@
  * moment the command returns.  In the background, messages go to syslog.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -351,6 +352,13 @@ int ccmfs_mount_main(int argc, char **argv)
 	say("mounted %s on %s: %llu messages, %llu error entries, %llu "
 	    "warnings", pos[0], co.mountpoint, (unsigned long long)nmsg,
 	    (unsigned long long)nerr, (unsigned long long)a->warns.n);
+	/*
+	 * A render allocates and frees blocks as large as one message or
+	 * window; glibc would keep freed ones in per-thread heaps and grow
+	 * its threshold with them.  A fixed threshold maps them instead, so
+	 * the memory goes back to the system when a file is closed.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	if (co.singlethread) {
 		err = fuse_session_loop(se);
 	} else {

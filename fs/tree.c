@@ -835,6 +835,20 @@ int tree_read(const struct tree *t, uint64_t ino, struct ccm_buf *out)
 	}
 }
 
+int tree_read_window(const struct tree *t, uint64_t ino, size_t lo, size_t n,
+		     struct ccm_buf *out)
+{
+	const struct tree_node *n0 = tree_node(t, ino);
+
+	ccm_buf_clear(out);
+	if (n0 && n0->kind == TREE_REPORT) {
+		out->windowed = 0;
+		return tree_read(t, ino, out);
+	}
+	ccm_buf_window(out, lo, n);
+	return tree_read(t, ino, out);
+}
+
 void tree_path(const struct tree *t, uint64_t ino, struct ccm_buf *out)
 {
 	const struct tree_node *n = tree_node(t, ino);

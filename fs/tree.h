@@ -79,6 +79,14 @@ uint64_t tree_child(const struct tree *t, uint64_t ino, size_t i);
 int tree_stat(const struct tree *t, uint64_t ino, struct stat *st);
 /* The whole content of a file, appended to out.  -EISDIR for directories. */
 int tree_read(const struct tree *t, uint64_t ino, struct ccm_buf *out);
+/*
+ * Bytes [lo, lo + n) of a file into out (window mode, see ccm_buf), in
+ * memory bounded by n whatever the file's size; out->len ends at the
+ * file's size, which is checked as for tree_read.  The report, which is
+ * small and patched after rendering, is always read whole (win_lo 0).
+ */
+int tree_read_window(const struct tree *t, uint64_t ino, size_t lo, size_t n,
+		     struct ccm_buf *out);
 /* Path of ino relative to the root ("" for the root), appended to out. */
 void tree_path(const struct tree *t, uint64_t ino, struct ccm_buf *out);
 /* Inode of archive entry i (0 if none). */

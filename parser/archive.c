@@ -209,19 +209,31 @@ static int render_error(const struct ccm_archive *a, const struct ccm_entry *e,
 		       nl, nl);
 	ccm_buf_printf(out, "--- raw bytes follow (%llu) ---%s",
 		       (unsigned long long)e->len, nl);
-	if (out->count_only) {
+	if (ccm_buf_skippable(out, (size_t)e->len)) {
 		out->len += (size_t)e->len;
 		return 0;
 	}
 	{
-		char *raw = malloc(e->len ? (size_t)e->len : 1);
+		/* Only the part inside the output window is read. */
+		size_t start = out->len, lo = 0, hi = (size_t)e->len;
+		char *raw;
 		int err;
 
+		if (out->windowed) {
+			if (out->win_lo > start)
+				lo = out->win_lo - start;
+			if (out->win_hi - start < hi)
+				hi = out->win_hi - start;
+		}
+		raw = malloc(hi > lo ? hi - lo : 1);
 		if (!raw)
 			return -ENOMEM;
-		err = read_range(f, e->off, (size_t)e->len, raw);
-		if (!err)
-			ccm_buf_put(out, raw, (size_t)e->len);
+		err = read_range(f, e->off + lo, hi - lo, raw);
+		if (!err) {
+			out->len = start + lo;
+			ccm_buf_put(out, raw, hi - lo);
+			out->len = start + (size_t)e->len;
+		}
 		free(raw);
 		return err;
 	}

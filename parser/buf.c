@@ -25,6 +25,60 @@ void ccm_buf_release(struct ccm_buf *b)
 	b->count_only = count_only;
 }
 
+void ccm_buf_window(struct ccm_buf *b, size_t lo, size_t n)
+{
+	b->len = 0;
+	b->oom = 0;
+	b->windowed = 1;
+	b->win_lo = lo;
+	b->win_hi = n > SIZE_MAX - lo ? SIZE_MAX : lo + n;
+}
+
+size_t ccm_buf_stored(const struct ccm_buf *b)
+{
+	if (b->count_only)
+		return 0;
+	if (!b->windowed)
+		return b->len;
+	if (b->len <= b->win_lo)
+		return 0;
+	return (b->len < b->win_hi ? b->len : b->win_hi) - b->win_lo;
+}
+
+int ccm_buf_skippable(const struct ccm_buf *b, size_t n)
+{
+	if (b->count_only)
+		return 1;
+	if (!b->windowed)
+		return 0;
+	return b->len >= b->win_hi ||
+	       (b->len <= b->win_lo && n <= b->win_lo - b->len);
+}
+
+/* Append in window mode: copy the part of [len, len + n) in the window. */
+static void window_put(struct ccm_buf *b, const char *p, size_t n)
+{
+	size_t s = b->len, e = n > SIZE_MAX - s ? SIZE_MAX : s + n;
+	size_t lo = s > b->win_lo ? s : b->win_lo;
+	size_t hi = e < b->win_hi ? e : b->win_hi;
+
+	b->len = e;
+	if (lo >= hi || b->oom)
+		return;
+	if (b->cap < b->win_hi - b->win_lo + 1) {
+		/* The whole window at once: it is bounded by the caller. */
+		char *np = realloc(b->p, b->win_hi - b->win_lo + 1);
+
+		if (!np) {
+			b->oom = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = b->win_hi - b->win_lo + 1;
+	}
+	memcpy(b->p + (lo - b->win_lo), p + (lo - s), hi - lo);
+}
+
 void ccm_buf_clear(struct ccm_buf *b)
 {
 	b->len = 0;
@@ -64,6 +118,10 @@ void ccm_buf_put(struct ccm_buf *b, const void *p, size_t n)
 		b->len += n;
 		return;
 	}
+	if (b->windowed) {
+		window_put(b, p, n);
+		return;
+	}
 	if (n == 0 || buf_grow(b, n))
 		return;
 	memcpy(b->p + b->len, p, n);
@@ -74,6 +132,10 @@ void ccm_buf_putc(struct ccm_buf *b, char c)
 {
 	if (b->count_only) {
 		b->len++;
+		return;
+	}
+	if (b->windowed) {
+		window_put(b, &c, 1);
 		return;
 	}
 	if (buf_grow(b, 1))
@@ -101,6 +163,20 @@ void ccm_buf_printf(struct ccm_buf *b, const char *fmt, ...)
 		ccm_buf_put(b, small, (size_t)n);
 		return;
 	}
+	if (b->windowed) {
+		char *big = malloc((size_t)n + 1);
+
+		if (!big) {
+			b->oom = 1;
+			return;
+		}
+		va_start(ap, fmt);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		window_put(b, big, (size_t)n);
+		free(big);
+		return;
+	}
 	if (buf_grow(b, (size_t)n))
 		return;
 	va_start(ap, fmt);
@@ -111,7 +187,7 @@ void ccm_buf_printf(struct ccm_buf *b, const char *fmt, ...)
 
 const char *ccm_buf_cstr(struct ccm_buf *b)
 {
-	if (b->count_only || buf_grow(b, 0) || !b->p)
+	if (b->count_only || b->windowed || buf_grow(b, 0) || !b->p)
 		return "";
 	b->p[b->len] = '\0';
 	return b->p;

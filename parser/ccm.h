@@ -61,6 +61,14 @@ struct ccm_buf {
 	size_t cap;
 	int count_only;
 	int oom;	/* sticky: an allocation failed, content is incomplete */
+	/*
+	 * Window mode (ccm_buf_window): len still counts every byte
+	 * appended, but only those at positions [win_lo, win_hi) are kept,
+	 * at p[0 .. ccm_buf_stored()).  A range of a large .eml is rendered
+	 * this way in bounded memory, with the same code that measures it.
+	 */
+	int windowed;
+	size_t win_lo, win_hi;
 };
 
 void ccm_buf_init(struct ccm_buf *b);
@@ -73,6 +81,15 @@ void ccm_buf_printf(struct ccm_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* NUL-terminate (not counted in len); returns b->p or "" when empty. */
 const char *ccm_buf_cstr(struct ccm_buf *b);
+/* Keep only bytes [lo, lo + n) of what will be appended (see above). */
+void ccm_buf_window(struct ccm_buf *b, size_t lo, size_t n);
+/* Bytes held in p: len, or the part of the window written so far. */
+size_t ccm_buf_stored(const struct ccm_buf *b);
+/*
+ * 1 when the next n bytes appended would not be kept (count_only, or
+ * wholly outside the window): writers may then just add n to len.
+ */
+int ccm_buf_skippable(const struct ccm_buf *b, size_t n);
 /* Make room for element n of *arr (capacity *cap, doubling).  0 or -ENOMEM. */
 int ccm_grow(void **arr, size_t *cap, size_t n, size_t elem);
 

@@ -671,7 +671,9 @@ static void write_text_body(struct render *r, struct part *pt)
 {
 	struct ccm_text_counts tc;
 
-	if (r->out->count_only && pt->cte != CTE_QP) {
+	if (pt->cte != CTE_QP &&
+	    ccm_buf_skippable(r->out,
+			      pt->u8len + pt->nlines * (r->eollen - 1))) {
 		r->out->len += pt->u8len + pt->nlines * (r->eollen - 1);
 		return;
 	}
@@ -699,32 +701,52 @@ static void write_text_body(struct render *r, struct part *pt)
 
 /* -------------------------------------------------------- attachments */
 
+/* Output length of n bytes as base64 lines, from a line start. */
+static size_t base64_len(const struct render *r, size_t n)
+{
+	size_t chars = (n + 2) / 3 * 4;
+
+	return chars + (chars + B64_LINE - 1) / B64_LINE * r->eollen;
+}
+
 static void base64_body(struct render *r, const unsigned char *p, size_t n)
 {
+	const size_t in_line = B64_LINE / 4 * 3;
 	char block[64 * (B64_LINE + 2)];
+	struct ccm_buf *out = r->out;
 	size_t i = 0, k = 0;
 
-	if (r->out->count_only) {
-		size_t chars = (n + 2) / 3 * 4;
-
-		r->out->len += chars + (chars + B64_LINE - 1) / B64_LINE *
-				       r->eollen;
+	if (ccm_buf_skippable(out, base64_len(r, n))) {
+		out->len += base64_len(r, n);
 		return;
 	}
+	if (out->windowed && out->len < out->win_lo) {
+		/* Whole lines before the window are only counted. */
+		size_t lines = (out->win_lo - out->len) / (B64_LINE + r->eollen);
+
+		if (lines > n / in_line)
+			lines = n / in_line;
+		i = lines * in_line;
+		out->len += lines * (B64_LINE + r->eollen);
+	}
 	while (i < n) {
-		size_t take = n - i < B64_LINE / 4 * 3 ? n - i :
-			      B64_LINE / 4 * 3;
+		size_t take = n - i < in_line ? n - i : in_line;
 
 		k += b64_encode(p + i, take, block + k);
 		memcpy(block + k, r->eol, r->eollen);
 		k += r->eollen;
 		i += take;
 		if (k + B64_LINE + 2 > sizeof(block)) {
-			ccm_buf_put(r->out, block, k);
+			ccm_buf_put(out, block, k);
 			k = 0;
+			if (out->windowed && out->len >= out->win_hi) {
+				/* Past the window: the rest is only counted. */
+				out->len += base64_len(r, n - i);
+				return;
+			}
 		}
 	}
-	ccm_buf_put(r->out, block, k);
+	ccm_buf_put(out, block, k);
 }
 
 struct magic {

@@ -15,7 +15,8 @@
  *  - converted text, subjects and folders are valid UTF-8;
  *  - the .eml has no NUL, no bare CR or LF for the chosen line end, and no
  *    line over 998 bytes (RFC 5322 2.1.1, 2.3);
- *  - every archive entry renders to exactly its indexed size, and tree names
+ *  - every archive entry renders to exactly its indexed size, and any
+ *    window of it (ccm_buf_window) to exactly those bytes, and tree names
  *    are unique, valid UTF-8, at most 255 bytes, without '/', control bytes
  *    or a leading dot (SPEC 2);
  *  - the persistent index round-trips, and a corrupted one is refused or
@@ -440,7 +441,7 @@ static void check_archive(const uint8_t *data, size_t size,
 	char path[64];
 	const char *paths[1] = { path };
 	struct ccm_archive *a = NULL;
-	struct ccm_buf out;
+	struct ccm_buf out, win;
 
 	/* One memfd for the whole run, rewritten for every input. */
 	if (fd < 0) {
@@ -453,6 +454,7 @@ static void check_archive(const uint8_t *data, size_t size,
 
 	CHECK(ccm_archive_open(&a, paths, 1, o) == 0 && a != NULL);
 	ccm_buf_init(&out);
+	ccm_buf_init(&win);
 	for (size_t i = 0; i < a->nentries; i++) {
 		int err;
 
@@ -469,9 +471,22 @@ static void check_archive(const uint8_t *data, size_t size,
 				(unsigned long long)a->entries[i].size);
 			abort();
 		}
+		/* Windows of the render (the mount's reads of large files)
+		 * hold exactly those bytes of it. */
+		for (size_t wn = 1; wn < out.len; wn = wn * 5 + 3) {
+			size_t lo = (out.len * 7 / 11 + wn) % out.len;
+			size_t want = out.len - lo < wn ? out.len - lo : wn;
+
+			ccm_buf_window(&win, lo, wn);
+			CHECK(ccm_archive_render(a, i, &win) == 0);
+			CHECK(win.len == out.len);
+			CHECK(ccm_buf_stored(&win) == want);
+			CHECK(memcmp(win.p, out.p + lo, want) == 0);
+		}
 		(void)ccm_archive_line(a, a->entries[i].file,
 				       a->entries[i].off);
 	}
+	ccm_buf_release(&win);
 	ccm_buf_release(&out);
 	for (size_t i = 0; i < a->nfiles; i++)
 		CHECK(a->stats[i].gaps == 0 && a->stats[i].overlaps == 0);

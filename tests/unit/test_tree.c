@@ -138,9 +138,35 @@ static void check_sizes(const struct tree *t, uint64_t ino, size_t *files)
 	} else {
 		struct ccm_buf b;
 
+		static const size_t wins[] = { 1, 7, 76, 4096, 65537 };
+		struct ccm_buf w;
+		size_t k, lo;
+
 		ccm_buf_init(&b);
 		assert_int_equal(tree_read(t, ino, &b), 0);
 		assert_int_equal(b.len, n->size);
+		/* Any window of the file holds exactly those bytes of it. */
+		ccm_buf_init(&w);
+		for (k = 0; k < sizeof(wins) / sizeof(wins[0]); k++) {
+			size_t step = wins[k] < 4096 ? 4093 : wins[k];
+
+			for (lo = 0; lo < b.len; lo += step) {
+				size_t want = b.len - lo < wins[k] ?
+					      b.len - lo : wins[k];
+
+				assert_int_equal(tree_read_window(t, ino, lo,
+								  wins[k], &w),
+						 0);
+				assert_int_equal(w.len, n->size);
+				if (n->kind == TREE_REPORT) {
+					assert_memory_equal(w.p, b.p, b.len);
+					break;
+				}
+				assert_int_equal(ccm_buf_stored(&w), want);
+				assert_memory_equal(w.p, b.p + lo, want);
+			}
+		}
+		ccm_buf_release(&w);
 		ccm_buf_release(&b);
 		(*files)++;
 	}
