@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,20 +98,32 @@ static int candidates(const struct index_opts *io, const struct ccm_archive *a,
 	return n;
 }
 
-static int read_file(const char *path, struct ccm_buf *b)
+/*
+ * Map the index read-only: the restored archive and tree point into it,
+ * so its pages are the kernel's page cache (dropped and re-read as
+ * needed), not the daemon's heap.  Indexes are replaced by rename, never
+ * rewritten in place, so the mapped file does not change under us.
+ */
+static int map_file(const char *path, struct ccm_buf *b)
 {
-	char chunk[1 << 16];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t r;
+	struct stat st;
+	void *p;
 
 	if (fd < 0)
 		return -errno;
-	while ((r = read(fd, chunk, sizeof(chunk))) > 0)
-		ccm_buf_put(b, chunk, (size_t)r);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    (uint64_t)st.st_size > SIZE_MAX) {
+		close(fd);
+		return -EINVAL;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
-	if (r < 0)
-		return -EIO;
-	return b->oom ? -ENOMEM : 0;
+	if (p == MAP_FAILED)
+		return -errno;
+	b->p = p;
+	b->len = (size_t)st.st_size;
+	return 0;
 }
 
 /* The first line where two keys differ, for the log. */
@@ -142,7 +155,7 @@ static int try_load(const char *path, const char *key, struct ccm_archive *a,
 	int err = -CCM_E_FORMAT;
 
 	ccm_buf_init(&b);
-	if (read_file(path, &b)) {
+	if (map_file(path, &b)) {
 		snprintf(why, n, "there is no index at %.400s", path);
 		goto out;
 	}
@@ -181,11 +194,18 @@ static int try_load(const char *path, const char *key, struct ccm_archive *a,
 	err = ccm_archive_restore(a, b.p, b.len, &bpos);
 	if (!err)
 		err = tree_restore(t, a, b.p, b.len, &bpos);
-	if (err)
+	if (err) {
 		snprintf(why, n, "%.400s is inconsistent (%s)", path,
 			 ccm_strerror(err));
+	} else {
+		/* The archive keeps the mapping; the caller frees it with
+		 * the archive (a failed restore is freed whole as well). */
+		ccm_archive_hold(a, b.p, b.len, 1);
+		return 0;
+	}
 out:
-	ccm_buf_release(&b);
+	if (b.p && !a->held)
+		munmap(b.p, b.len);
 	return err;
 }
 
@@ -413,9 +433,42 @@ fail:
 	return err ? err : -CCM_E_FORMAT;
 }
 
-void index_store(const struct index_opts *io, const struct ccm_archive *a,
-		 const struct tree *t, enum tree_layout layout)
+/* Load the index just written at path in place of *ap, *tp. */
+static void reload(const char *path, const char *key, char **paths,
+		   size_t npaths, const struct ccm_options *o,
+		   enum tree_layout layout, struct ccm_archive **ap,
+		   struct tree **tp)
 {
+	struct ccm_archive *b = NULL;
+	struct tree *t = NULL;
+	struct ccm_buf k2;
+	char why[600];
+
+	if (ccm_archive_prepare(&b, (const char *const *)paths, npaths, o))
+		return;
+	ccm_buf_init(&k2);
+	make_key(b, layout, &k2);
+	/* The sources must still be the ones just indexed. */
+	if (!k2.oom && strcmp(ccm_buf_cstr(&k2), key) == 0 &&
+	    try_load(path, key, b, &t, why, sizeof(why)) == 0 &&
+	    b->nentries == (*ap)->nentries) {
+		tree_free(*tp);
+		ccm_archive_free(*ap);
+		*ap = b;
+		*tp = t;
+		b = NULL;
+		t = NULL;
+	}
+	tree_free(t);
+	ccm_archive_free(b);
+	ccm_buf_release(&k2);
+}
+
+void index_store(const struct index_opts *io, char **paths, size_t npaths,
+		 const struct ccm_options *o, struct ccm_archive **ap,
+		 struct tree **tp, enum tree_layout layout)
+{
+	const struct ccm_archive *a = *ap;
 	struct ccm_buf key;
 	char cand[2][4096];
 	int ncand, i, err;
@@ -426,10 +479,12 @@ void index_store(const struct index_opts *io, const struct ccm_archive *a,
 	make_key(a, layout, &key);
 	ncand = candidates(io, a, ccm_buf_cstr(&key), cand);
 	for (i = 0; i < ncand; i++) {
-		err = save(cand[i], ccm_buf_cstr(&key), a, t);
+		err = save(cand[i], ccm_buf_cstr(&key), a, *tp);
 		if (!err) {
 			if (io->log)
 				io->log("index written to %s", cand[i]);
+			reload(cand[i], ccm_buf_cstr(&key), paths, npaths, o,
+			       layout, ap, tp);
 			break;
 		}
 		if (io->log)

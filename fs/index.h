@@ -36,8 +36,14 @@ int index_open(const struct index_opts *io, char **paths, size_t npaths,
 	       const struct ccm_options *o, enum tree_layout layout,
 	       struct ccm_archive **a, struct tree **t, int *loaded,
 	       char *note, size_t notelen, char *msg, size_t msglen);
-/* Save the index of a freshly built a and t (logs where, through io->log). */
-void index_store(const struct index_opts *io, const struct ccm_archive *a,
-		 const struct tree *t, enum tree_layout layout);
+/*
+ * Save the index of a freshly built *a and *t (logs where, through
+ * io->log), then replace them by the same index loaded back from the file
+ * (mapped: page cache instead of heap).  When anything fails the built
+ * ones stay.  paths, npaths and o as given to index_open.
+ */
+void index_store(const struct index_opts *io, char **paths, size_t npaths,
+		 const struct ccm_options *o, struct ccm_archive **a,
+		 struct tree **t, enum tree_layout layout);
 
 #endif

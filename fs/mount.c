@@ -317,9 +317,6 @@ int ccmfs_mount_main(int argc, char **argv)
 		else
 			nerr++;
 	}
-	/* From here on, sources are read with pread: a source that shrinks
-	 * under the mount gives EIO, never SIGBUS. */
-	ccm_archive_unmap(a);
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs.timeout = 86400.0;
@@ -328,7 +325,10 @@ int ccmfs_mount_main(int argc, char **argv)
 	if (note[0])
 		say("%s", note);
 	if (!loaded)
-		index_store(&iopts, a, fs.tree, layout);
+		index_store(&iopts, pos, npos, &opt, &a, &fs.tree, layout);
+	/* From here on, sources are read with pread: a source that shrinks
+	 * under the mount gives EIO, never SIGBUS. */
+	ccm_archive_unmap(a);
 
 	/* A shell starts background jobs with SIGINT ignored, and libfuse
 	 * leaves an ignored signal alone; but SIGINT and SIGTERM must always

@@ -763,12 +763,14 @@ void tree_free(struct tree *t)
 {
 	if (!t)
 		return;
-	free(t->nodes);
-	free(t->children);
-	free(t->hash);
-	free(t->entry_ino);
-	ccm_buf_release(&t->names);
-	ccm_buf_release(&t->report);
+	if (!t->borrowed) {
+		free(t->nodes);
+		free(t->children);
+		free(t->hash);
+		free(t->entry_ino);
+		ccm_buf_release(&t->names);
+		ccm_buf_release(&t->report);
+	}
 	free(t);
 }
 
@@ -1022,21 +1024,16 @@ int tree_restore(struct tree **out, const struct ccm_archive *a, const char *p,
 	t->hashcap = nh;
 	ccm_buf_init(&t->names);
 	ccm_buf_init(&t->report);
-	t->nodes = malloc(nn * sizeof(*t->nodes));
-	t->children = malloc(nn * sizeof(*t->children));
-	t->hash = malloc(nh * sizeof(*t->hash));
-	t->entry_ino = malloc((ne ? ne : 1) * sizeof(*t->entry_ino));
-	ccm_buf_put(&t->names, dnm, nnm);
-	ccm_buf_put(&t->report, dr, nr);
-	if (!t->nodes || !t->children || !t->hash || !t->entry_ino ||
-	    t->names.oom || t->report.oom) {
-		tree_free(t);
-		return -ENOMEM;
-	}
-	memcpy(t->nodes, nodes, nn * sizeof(*t->nodes));
-	memcpy(t->children, kids, nn * sizeof(*t->children));
-	memcpy(t->hash, hash, nh * sizeof(*t->hash));
-	memcpy(t->entry_ino, eino, ne * sizeof(*t->entry_ino));
+	/* Borrowed from the index bytes, which the archive holds. */
+	t->borrowed = 1;
+	t->nodes = (struct tree_node *)nodes;
+	t->children = (uint32_t *)kids;
+	t->hash = (uint32_t *)hash;
+	t->entry_ino = (uint32_t *)eino;
+	t->names.p = (char *)dnm;
+	t->names.len = nnm;
+	t->report.p = (char *)dr;
+	t->report.len = nr;
 	*out = t;
 	return 0;
 }

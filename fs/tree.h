@@ -58,6 +58,7 @@ struct tree {
 	uint64_t total_size;		/* sum of file sizes (statfs) */
 	uint64_t nfiles, ndirs;
 	uint32_t *entry_ino;		/* archive entry -> inode */
+	int borrowed;			/* arrays point into the index */
 };
 
 /* Build the tree of a in the given layout. */

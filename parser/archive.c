@@ -607,11 +607,17 @@ void ccm_archive_free(struct ccm_archive *a)
 	free(a->bad);
 	free(a->files);
 	free(a->stats);
-	free(a->entries);
-	free(a->accounts);
-	free(a->notes);
-	ccm_warnlist_release(&a->warns);
-	ccm_buf_release(&a->pool);
+	if (!a->borrowed) {
+		free(a->entries);
+		free(a->accounts);
+		free(a->notes);
+		ccm_warnlist_release(&a->warns);
+		ccm_buf_release(&a->pool);
+	}
+	if (a->held_mapped)
+		munmap(a->held, a->heldlen);
+	else
+		free(a->held);
 	free(a);
 }
 
@@ -835,13 +841,11 @@ void ccm_archive_save(const struct ccm_archive *a, struct ccm_buf *out)
 	free(tails);
 }
 
-static int dup_array(void **dst, const void *src, size_t n, size_t elem)
+void ccm_archive_hold(struct ccm_archive *a, void *p, size_t len, int mapped)
 {
-	*dst = malloc(n ? n * elem : 1);
-	if (!*dst)
-		return -ENOMEM;
-	memcpy(*dst, src, n * elem);
-	return 0;
+	a->held = p;
+	a->heldlen = len;
+	a->held_mapped = mapped;
 }
 
 int ccm_archive_restore(struct ccm_archive *a, const char *p, size_t n,
@@ -923,14 +927,19 @@ int ccm_archive_restore(struct ccm_archive *a, const char *p, size_t n,
 	}
 	for (i = 0; i < a->nfiles; i++)
 		a->files[i].tail = tails[i];
-	ccm_buf_clear(&a->pool);
-	ccm_buf_put(&a->pool, pool, npool);
-	if (a->pool.oom || dup_array((void **)&a->entries, ent, nent,
-				     sizeof(*ent)) ||
-	    dup_array((void **)&a->accounts, acc, nacc, sizeof(*acc)) ||
-	    dup_array((void **)&a->warns.w, w, nw, sizeof(*w)) ||
-	    dup_array((void **)&a->notes, no, nno, sizeof(*no)))
-		return -ENOMEM;
+	/* Borrowed from p, never written: nothing is added after a scan. */
+	free(a->entries);
+	free(a->accounts);
+	free(a->warns.w);
+	free(a->notes);
+	ccm_buf_release(&a->pool);
+	a->borrowed = 1;
+	a->pool.p = (char *)pool;
+	a->pool.len = npool;
+	a->entries = (struct ccm_entry *)ent;
+	a->accounts = (struct ccm_account *)acc;
+	a->warns.w = (struct ccm_warning *)w;
+	a->notes = (struct ccm_note *)no;
 	memcpy(a->stats, st, nst * sizeof(*a->stats));
 	a->nentries = a->entcap = nent;
 	a->naccounts = a->acccap = nacc;

@@ -427,6 +427,16 @@ struct ccm_archive {
 	uint64_t nattach;
 	int64_t newest_mtime;		/* newest source mtime (dirs, report) */
 	int lone;			/* a single source file (-o account=) */
+	/*
+	 * After ccm_archive_restore the arrays above (entries, accounts,
+	 * warns, notes, pool) point into the index bytes instead of owning
+	 * memory: a mapped index costs page cache, not the daemon's heap.
+	 * held is that memory when the archive owns it (ccm_archive_hold).
+	 */
+	int borrowed;
+	void *held;
+	size_t heldlen;
+	int held_mapped;
 };
 
 /* Called while scanning: bytes done of total (for a progress display). */
@@ -460,6 +470,13 @@ int ccm_archive_scan(struct ccm_archive *a, ccm_progress_fn progress,
 void ccm_archive_key(const struct ccm_archive *a, const char *extra,
 		     struct ccm_buf *out);
 void ccm_archive_save(const struct ccm_archive *a, struct ccm_buf *out);
+/*
+ * The arrays restored by ccm_archive_restore (and tree_restore) borrow
+ * p: it must live as long as the archive.  ccm_archive_hold gives the
+ * archive that memory to release in ccm_archive_free (munmap when mapped,
+ * else free).
+ */
+void ccm_archive_hold(struct ccm_archive *a, void *p, size_t len, int mapped);
 int ccm_archive_restore(struct ccm_archive *a, const char *p, size_t n,
 			size_t *pos);
 /* Section helpers shared with the tree's own save/restore. */
