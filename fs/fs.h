@@ -6,6 +6,7 @@
 
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 #include "tree.h"
@@ -15,12 +16,25 @@ struct ccmfs {
 	uid_t uid;
 	gid_t gid;
 	double timeout;		/* entry and attribute timeouts, seconds */
+	struct fuse_session *se;
+	int no_open;		/* the kernel skips open/release (NO_OPEN) */
+	/* The report's page cache is dropped shortly after each read of it,
+	 * by a thread (never from inside a request), so that its status
+	 * line is fresh at the next read: see ccmfs_watch_start. */
+	pthread_t watcher;
+	pthread_mutex_t wlock;
+	pthread_cond_t wcond;
+	int wpending, wstop, wstarted;
 };
 
 extern const struct fuse_lowlevel_ops ccmfs_ops;
 
 /* The one place where library errors become errno values for replies. */
 int ccmfs_errno(int err);
+
+/* Start and stop the report invalidation thread (fs->se must be set). */
+void ccmfs_watch_start(struct ccmfs *fs);
+void ccmfs_watch_stop(struct ccmfs *fs);
 
 /* Mount SOURCE... at the mount point given in argv; returns an exit code. */
 int ccmfs_mount_main(int argc, char **argv);

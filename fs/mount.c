@@ -359,6 +359,8 @@ int ccmfs_mount_main(int argc, char **argv)
 	 * the memory goes back to the system when a file is closed.
 	 */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	fs.se = se;
+	ccmfs_watch_start(&fs);
 	if (co.singlethread) {
 		err = fuse_session_loop(se);
 	} else {
@@ -372,6 +374,7 @@ int ccmfs_mount_main(int argc, char **argv)
 		}
 	}
 	status = err < 0 ? 1 : 0;
+	ccmfs_watch_stop(&fs);
 	fuse_session_unmount(se);
 	say("unmounted %s", co.mountpoint);
 out_signals:

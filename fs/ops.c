@@ -13,6 +13,8 @@
  * way (code page conversion has to run from their start), so a file of
  * more than 16 windows gets windows of 1/16 of its size: a sequential
  * read then costs at most 17 renders (a 100 MB line in hostile.py).
+ * Kernels with NO_OPEN support skip open and release altogether; reads
+ * then render on their own (read_no_open).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "fs.h"
 
@@ -120,11 +123,22 @@ static int fill_entry(struct ccmfs *fs, fuse_ino_t ino,
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct ccmfs *fs = userdata;
+
+	/* Files need no per-open state (reads render from the index), so
+	 * the kernel may skip open and release: two of the four requests a
+	 * copy makes per message.  Their pages stay cached as with
+	 * keep_cache. */
+	fs->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
 	/* The data never changes: no revalidation before reads (libfuse#142). */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
-	if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
-		conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
+	/* Always readdirplus: attributes come free from the index, and
+	 * the adaptive mode falls back to one LOOKUP per entry for tools
+	 * like find and tar. */
+	if (conn->capable & FUSE_CAP_READDIRPLUS) {
+		conn->want |= FUSE_CAP_READDIRPLUS;
+		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	}
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 }
@@ -273,6 +287,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EROFS);
 		return;
 	}
+	if (fs->no_open) {
+		/* The kernel takes this as "no open needed, ever". */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	h = calloc(1, sizeof(*h));
 	if (!h) {
 		fuse_reply_err(req, ENOMEM);
@@ -295,6 +314,167 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_open(req, fi);
 }
 
+/*
+ * Without open, a read renders its window itself.  Each worker thread
+ * keeps the last window it rendered, so the next read of a large file by
+ * the same thread is served from it; a file is the same bytes whatever
+ * thread renders it.
+ */
+struct tcache {
+	fuse_ino_t ino;
+	struct handle h;
+};
+
+static pthread_key_t tkey;
+static pthread_once_t tkey_once = PTHREAD_ONCE_INIT;
+
+static void tcache_free(void *p)
+{
+	struct tcache *c = p;
+
+	ccm_buf_release(&c->h.buf);
+	free(c);
+}
+
+static void tkey_make(void)
+{
+	if (pthread_key_create(&tkey, tcache_free) != 0)
+		abort();
+}
+
+/*
+ * Files larger than one window share four slots, whatever thread reads
+ * them: readahead spreads one file's reads over threads, and a window of a
+ * huge file is costly to render.  A slot's lock is held while its window
+ * is refilled and replied from; slots are never freed.
+ */
+#define NSLOTS 4
+static struct tcache slots[NSLOTS];
+static pthread_mutex_t slot_locks[NSLOTS] = {
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER
+};
+
+static void read_no_open(fuse_req_t req, fuse_ino_t ino, size_t size,
+			 off_t off)
+{
+	struct ccmfs *fs = fs_of(req);
+	const struct tree_node *n = tree_node(fs->tree, ino);
+	pthread_mutex_t *slot_lock = NULL;
+	struct tcache *c;
+	size_t o, have, len;
+	int err = 0;
+
+	if (!n || n->kind == TREE_DIR) {
+		fuse_reply_err(req, n ? EISDIR : ENOENT);
+		return;
+	}
+	if (off < 0 || (uint64_t)off >= n->size) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	pthread_once(&tkey_once, tkey_make);
+	c = pthread_getspecific(tkey);
+	if (n->size > WINDOW) {
+		slot_lock = &slot_locks[ino % NSLOTS];
+		c = &slots[ino % NSLOTS];
+		pthread_mutex_lock(slot_lock);
+	} else if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c || pthread_setspecific(tkey, c) != 0) {
+			free(c);
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+	}
+	o = (size_t)off;
+	if (size > n->size - o)
+		size = (size_t)(n->size - o);
+	have = ccm_buf_stored(&c->h.buf);
+	/* The report's last line can change: a read from its start renders
+	 * it again. */
+	if ((n->kind == TREE_REPORT && o == 0) || c->ino != ino ||
+	    o < c->h.lo || o + size > c->h.lo + have) {
+		size_t w = window_for(n->size);
+
+		c->ino = 0;
+		c->h.size = n->size;
+		if (o < w && n->size <= w)
+			o = 0;	/* small file: render it whole */
+		err = handle_fill(fs, ino, &c->h, o & ~(size_t)4095,
+				  (size > w ? size : w) + 4096);
+		if (!err)
+			c->ino = ino;
+		o = (size_t)off;
+		have = ccm_buf_stored(&c->h.buf);
+	}
+	if (!err && (o < c->h.lo || o >= c->h.lo + have))
+		err = -EIO;
+	if (err) {
+		fuse_reply_err(req, ccmfs_errno(err));
+		if (slot_lock)
+			pthread_mutex_unlock(slot_lock);
+		return;
+	}
+	len = c->h.lo + have - o;
+	fuse_reply_buf(req, c->h.buf.p + (o - c->h.lo),
+		       len < size ? len : size);
+	if (slot_lock)
+		pthread_mutex_unlock(slot_lock);
+	if (n->kind == TREE_REPORT) {
+		pthread_mutex_lock(&fs->wlock);
+		fs->wpending = 1;
+		pthread_cond_signal(&fs->wcond);
+		pthread_mutex_unlock(&fs->wlock);
+	}
+	/* Keep small windows only: a thread holds at most one. */
+	if (!slot_lock && c->h.buf.cap > WINDOW + 8192) {
+		ccm_buf_release(&c->h.buf);
+		c->ino = 0;
+	}
+}
+
+static void *watcher(void *arg)
+{
+	struct ccmfs *fs = arg;
+
+	pthread_mutex_lock(&fs->wlock);
+	while (!fs->wstop) {
+		if (!fs->wpending) {
+			pthread_cond_wait(&fs->wcond, &fs->wlock);
+			continue;
+		}
+		fs->wpending = 0;
+		pthread_mutex_unlock(&fs->wlock);
+		/* Let the reader finish with the pages first. */
+		usleep(50000);
+		fuse_lowlevel_notify_inval_inode(fs->se, TREE_REPORT_INO, 0,
+						 0);
+		pthread_mutex_lock(&fs->wlock);
+	}
+	pthread_mutex_unlock(&fs->wlock);
+	return NULL;
+}
+
+void ccmfs_watch_start(struct ccmfs *fs)
+{
+	pthread_mutex_init(&fs->wlock, NULL);
+	pthread_cond_init(&fs->wcond, NULL);
+	fs->wstarted = pthread_create(&fs->watcher, NULL, watcher, fs) == 0;
+}
+
+void ccmfs_watch_stop(struct ccmfs *fs)
+{
+	if (!fs->wstarted)
+		return;
+	pthread_mutex_lock(&fs->wlock);
+	fs->wstop = 1;
+	pthread_cond_signal(&fs->wcond);
+	pthread_mutex_unlock(&fs->wlock);
+	pthread_join(fs->watcher, NULL);
+	fs->wstarted = 0;
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -302,6 +482,11 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	pthread_mutex_t *lock;
 	size_t n = 0, have, o;
 	int err = 0;
+
+	if (!h) {
+		read_no_open(req, ino, size, off);
+		return;
+	}
 
 	if (off < 0 || (uint64_t)off >= h->size) {
 		fuse_reply_buf(req, NULL, 0);

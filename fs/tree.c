@@ -820,16 +820,21 @@ int tree_read(const struct tree *t, uint64_t ino, struct ccm_buf *out)
 	case TREE_DIR:
 		return -EISDIR;
 	case TREE_REPORT:
-		ccm_buf_put(out, t->report.p, t->report.len);
 		/* Tell whether the sources changed since the mount (issue:
 		 * a changing source), in the fixed-size last line. */
-		if (!out->oom && !out->count_only &&
-		    t->report.len >= REPORT_STATUS_LEN) {
+		if (t->report.len >= REPORT_STATUS_LEN) {
 			char line[REPORT_STATUS_LEN];
 
-			report_status_line(t->a, line);
-			memcpy(out->p + out->len - REPORT_STATUS_LEN, line,
-			       REPORT_STATUS_LEN);
+			ccm_buf_put(out, t->report.p,
+				    t->report.len - REPORT_STATUS_LEN);
+			if (ccm_buf_skippable(out, REPORT_STATUS_LEN)) {
+				out->len += REPORT_STATUS_LEN;
+			} else {
+				report_status_line(t->a, line);
+				ccm_buf_put(out, line, REPORT_STATUS_LEN);
+			}
+		} else {
+			ccm_buf_put(out, t->report.p, t->report.len);
 		}
 		return out->oom ? -ENOMEM : 0;
 	default:
@@ -840,13 +845,7 @@ int tree_read(const struct tree *t, uint64_t ino, struct ccm_buf *out)
 int tree_read_window(const struct tree *t, uint64_t ino, size_t lo, size_t n,
 		     struct ccm_buf *out)
 {
-	const struct tree_node *n0 = tree_node(t, ino);
-
 	ccm_buf_clear(out);
-	if (n0 && n0->kind == TREE_REPORT) {
-		out->windowed = 0;
-		return tree_read(t, ino, out);
-	}
 	ccm_buf_window(out, lo, n);
 	return tree_read(t, ino, out);
 }

@@ -18,6 +18,7 @@
 #include "ccm.h"
 
 #define TREE_ROOT 1
+#define TREE_REPORT_INO 2	/* the report is always the root's first node */
 #define TREE_REPORT_NAME "ccmailfs-report.txt"
 
 enum tree_kind { TREE_DIR, TREE_ENTRY, TREE_REPORT };
@@ -83,8 +84,7 @@ int tree_read(const struct tree *t, uint64_t ino, struct ccm_buf *out);
 /*
  * Bytes [lo, lo + n) of a file into out (window mode, see ccm_buf), in
  * memory bounded by n whatever the file's size; out->len ends at the
- * file's size, which is checked as for tree_read.  The report, which is
- * small and patched after rendering, is always read whole (win_lo 0).
+ * file's size, which is checked as for tree_read.
  */
 int tree_read_window(const struct tree *t, uint64_t ino, size_t lo, size_t n,
 		     struct ccm_buf *out);
