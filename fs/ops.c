@@ -346,9 +346,11 @@ static void tkey_make(void)
  * Files larger than one window share four slots, whatever thread reads
  * them: readahead spreads one file's reads over threads, and a window of a
  * huge file is costly to render.  A slot's lock is held while its window
- * is refilled and replied from; slots are never freed.
+ * is refilled and replied from; a slot drops its window once the file is
+ * read to its end.
  */
 #define NSLOTS 4
+#define EOF_KEEP (64 * 1024)
 static struct tcache slots[NSLOTS];
 static pthread_mutex_t slot_locks[NSLOTS] = {
 	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
@@ -417,8 +419,15 @@ static void read_no_open(fuse_req_t req, fuse_ino_t ino, size_t size,
 		return;
 	}
 	len = c->h.lo + have - o;
-	fuse_reply_buf(req, c->h.buf.p + (o - c->h.lo),
-		       len < size ? len : size);
+	if (len > size)
+		len = size;
+	fuse_reply_buf(req, c->h.buf.p + (o - c->h.lo), len);
+	/* A large file read to its end is done with (tar, cp, rsync); its
+	 * window would otherwise stay until the slot is reused. */
+	if (o + len >= n->size && c->h.buf.cap > EOF_KEEP) {
+		ccm_buf_release(&c->h.buf);
+		c->ino = 0;
+	}
 	if (slot_lock)
 		pthread_mutex_unlock(slot_lock);
 	if (n->kind == TREE_REPORT) {

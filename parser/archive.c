@@ -412,6 +412,47 @@ static int cmp_str(const void *x, const void *y)
 	return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
+/*
+ * Messages above this size are parsed from a mapping of the source
+ * (ccm_file_with_range) rather than a heap copy, so the daemon's memory
+ * does not grow with attachment size; smaller ones are cheaper to pread.
+ */
+#define MAP_FROM (256 * 1024)
+
+struct render_job {
+	const struct ccm_archive *a;
+	const struct ccm_entry *e;
+	struct ccm_buf *out;
+	struct ccm_msg m;
+};
+
+/*
+ * Parse and render the message whose bytes start at raw, with the file's
+ * tail position as seen when indexing, so the parse (and the size) is
+ * exactly the indexed one.
+ */
+static int render_from(void *arg, const char *raw)
+{
+	struct render_job *j = arg;
+	const struct ccm_archive *a = j->a;
+	const struct ccm_entry *e = j->e;
+	const struct ccm_file *f = &a->files[e->file];
+	struct ccm_render_ctx rc;
+	int err;
+
+	err = msg_parse_range(raw, e->off, (size_t)(f->tail - e->off), 0,
+			      (size_t)e->len, &j->m);
+	if (err)
+		return err;
+	memset(&rc, 0, sizeof(rc));
+	rc.opt = &a->opt;
+	rc.source_name = f->name;
+	rc.account = ccm_archive_str(a, a->accounts[e->account].name);
+	rc.ordinal = e->ordinal;
+	rc.fallback_mtime = f->mtime;
+	return ccm_eml_render(&rc, &j->m, j->out, NULL);
+}
+
 /* Expand directories into their regular files, sorted by name. */
 static int expand(struct ccm_archive *a, const char *const *paths, size_t n,
 		  char ***out, size_t *nout)
@@ -626,8 +667,6 @@ int ccm_archive_render(const struct ccm_archive *a, size_t i,
 {
 	const struct ccm_entry *e = &a->entries[i];
 	const struct ccm_file *f = &a->files[e->file];
-	struct ccm_render_ctx rc;
-	struct ccm_msg m;
 	size_t start = out->len;
 	int err;
 
@@ -636,33 +675,30 @@ int ccm_archive_render(const struct ccm_archive *a, size_t i,
 		if (err)
 			return err;
 	} else {
-		/*
-		 * Parse a private copy of the message's bytes, with the file's
-		 * tail position as seen when indexing, so the parse (and the
-		 * size) is exactly the indexed one.
-		 */
-		char *raw = malloc(e->len ? (size_t)e->len : 1);
+		struct render_job j;
 
-		if (!raw)
-			return -ENOMEM;
-		err = read_range(f, e->off, (size_t)e->len, raw);
-		ccm_msg_init(&m);
-		if (!err)
-			err = msg_parse_range(raw, e->off,
-					      (size_t)(f->tail - e->off), 0,
-					      (size_t)e->len, &m);
-		if (!err) {
-			memset(&rc, 0, sizeof(rc));
-			rc.opt = &a->opt;
-			rc.source_name = f->name;
-			rc.account = ccm_archive_str(a,
-						     a->accounts[e->account].name);
-			rc.ordinal = e->ordinal;
-			rc.fallback_mtime = f->mtime;
-			err = ccm_eml_render(&rc, &m, out, NULL);
+		j.a = a;
+		j.e = e;
+		j.out = out;
+		ccm_msg_init(&j.m);
+		if (f->data) {
+			err = render_from(&j, f->data + e->off);
+		} else if (e->len > MAP_FROM) {
+			err = ccm_file_with_range(f, e->off, (size_t)e->len,
+						  render_from, &j);
+		} else {
+			char *raw = malloc(e->len ? (size_t)e->len : 1);
+
+			if (!raw) {
+				ccm_msg_release(&j.m);
+				return -ENOMEM;
+			}
+			err = read_range(f, e->off, (size_t)e->len, raw);
+			if (!err)
+				err = render_from(&j, raw);
+			free(raw);
 		}
-		ccm_msg_release(&m);
-		free(raw);
+		ccm_msg_release(&j.m);
 		if (err)
 			return err;
 	}

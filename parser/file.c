@@ -5,10 +5,14 @@
  * file cannot be mapped, so it is represented by data == NULL, size == 0.
  * The mapping is used while indexing only: if the file shrank while mapped,
  * touching the vanished pages would raise SIGBUS, so a mounted archive
- * drops it (ccm_archive_unmap) and reads with pread.
+ * drops it (ccm_archive_unmap) and reads with pread, or, for one large
+ * message, maps just its bytes under a SIGBUS guard (ccm_file_with_range).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -16,6 +20,7 @@
 #include <unistd.h>
 
 #include "ccm.h"
+#include "parse_internal.h"
 
 static char *base_name(const char *path)
 {
@@ -92,4 +97,101 @@ void ccm_file_close(struct ccm_file *f)
 	free(f->name);
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
+}
+
+/*
+ * A large message is parsed from a mapping of its own bytes rather than a
+ * heap copy: page-cache pages cost the daemon no anonymous memory, so its
+ * footprint does not grow with attachment size.  The price is SIGBUS if
+ * the source shrinks while mapped (the size check below narrows that to a
+ * race): the handler jumps back here and the read fails with
+ * CCM_E_CHANGED instead of killing the mount.  Whatever the interrupted
+ * parse had allocated and not yet linked into its result is leaked.
+ */
+struct bus_guard {
+	sigjmp_buf jb;
+	const char *lo, *hi;
+};
+
+static __thread struct bus_guard *bus_cur;
+static struct sigaction bus_old;
+static pthread_mutex_t bus_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	struct bus_guard *g = bus_cur;
+
+	if (g && (const char *)si->si_addr >= g->lo &&
+	    (const char *)si->si_addr < g->hi)
+		siglongjmp(g->jb, 1);
+	/* Not ours: behave as if we had never been installed. */
+	if (bus_old.sa_flags & SA_SIGINFO)
+		bus_old.sa_sigaction(sig, si, uc);
+	else if (bus_old.sa_handler != SIG_IGN &&
+		 bus_old.sa_handler != SIG_DFL)
+		bus_old.sa_handler(sig);
+	else {
+		signal(SIGBUS, SIG_DFL);
+		raise(SIGBUS);
+	}
+}
+
+/* Checked on every use, not once: a program (or a test harness) may have
+ * set its own handler since; it becomes the one we chain to. */
+static int bus_install(void)
+{
+	struct sigaction sa, cur;
+	int ok = 1;
+
+	pthread_mutex_lock(&bus_lock);
+	if (sigaction(SIGBUS, NULL, &cur) != 0)
+		ok = 0;
+	else if (!(cur.sa_flags & SA_SIGINFO) || cur.sa_sigaction != on_sigbus) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = on_sigbus;
+		sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+		sigemptyset(&sa.sa_mask);
+		ok = sigaction(SIGBUS, &sa, &bus_old) == 0;
+	}
+	pthread_mutex_unlock(&bus_lock);
+	return ok;
+}
+
+int ccm_file_with_range(const struct ccm_file *f, uint64_t off, size_t len,
+			int (*fn)(void *arg, const char *p), void *arg)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct bus_guard g;
+	struct stat st;
+	uint64_t moff;
+	size_t mlen;
+	char *volatile map;
+	int err;
+
+	if (len == 0)
+		return fn(arg, "");
+	if (!bus_install())
+		return -ENOTSUP;
+	if (fstat(f->fd, &st) != 0)
+		return -EIO;
+	if ((uint64_t)st.st_size < off + len)
+		return -CCM_E_CHANGED;
+	moff = off & ~(uint64_t)(pg - 1);
+	mlen = len + (size_t)(off - moff);
+	map = mmap(NULL, mlen, PROT_READ, MAP_SHARED, f->fd, (off_t)moff);
+	if (map == MAP_FAILED)
+		return -errno;
+	madvise(map, mlen, MADV_SEQUENTIAL);
+	g.lo = map;
+	g.hi = map + mlen;
+	if (sigsetjmp(g.jb, 1)) {
+		bus_cur = NULL;
+		munmap(map, mlen);
+		return -CCM_E_CHANGED;
+	}
+	bus_cur = &g;
+	err = fn(arg, map + (off - moff));
+	bus_cur = NULL;
+	munmap(map, mlen);
+	return err;
 }

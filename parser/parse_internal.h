@@ -18,4 +18,12 @@ size_t msg_find_end(const char *d, size_t size, size_t tail, size_t s);
 int msg_parse_range(const char *d, uint64_t base, size_t tail, size_t off,
 		    size_t end, struct ccm_msg *m);
 
+/*
+ * Call fn with p = bytes [off, off+len) of f, mapped from the file for the
+ * duration of the call.  The source shrinking meanwhile makes it return
+ * -CCM_E_CHANGED (see file.c), otherwise it returns what fn returned.
+ */
+int ccm_file_with_range(const struct ccm_file *f, uint64_t off, size_t len,
+			int (*fn)(void *arg, const char *p), void *arg);
+
 #endif
