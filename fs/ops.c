@@ -68,7 +68,12 @@ static size_t window_for(uint64_t size)
 static int handle_fill(struct ccmfs *fs, fuse_ino_t ino, struct handle *h,
 		       size_t lo, size_t n)
 {
-	int err = tree_read_window(fs->tree, ino, lo, n, &h->buf);
+	int err;
+
+	/* The window is allocated whole: no larger than what is left. */
+	if (lo < h->size && n > h->size - lo)
+		n = (size_t)(h->size - lo);
+	err = tree_read_window(fs->tree, ino, lo, n, &h->buf);
 
 	h->lo = h->buf.windowed ? lo : 0;
 	if (err) {
@@ -357,6 +362,8 @@ static pthread_mutex_t slot_locks[NSLOTS] = {
 	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER
 };
 
+static void prefetch_miss(struct ccmfs *fs, fuse_ino_t ino);
+
 static void read_no_open(fuse_req_t req, fuse_ino_t ino, size_t size,
 			 off_t off)
 {
@@ -430,6 +437,8 @@ static void read_no_open(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 	if (slot_lock)
 		pthread_mutex_unlock(slot_lock);
+	if (off == 0 && n->kind == TREE_ENTRY)
+		prefetch_miss(fs, ino);
 	if (n->kind == TREE_REPORT) {
 		pthread_mutex_lock(&fs->wlock);
 		fs->wpending = 1;
@@ -465,23 +474,78 @@ static void *watcher(void *arg)
 	return NULL;
 }
 
+static void *prefetcher(void *arg)
+{
+	struct ccmfs *fs = arg;
+	struct ccm_buf buf;
+
+	ccm_buf_init(&buf);
+	pthread_mutex_lock(&fs->plock);
+	while (!fs->pstop) {
+		uint64_t ino = ahead_take(&fs->ahead, fs->tree);
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
+
+		if (!ino) {
+			pthread_cond_wait(&fs->pcond, &fs->plock);
+			continue;
+		}
+		pthread_mutex_unlock(&fs->plock);
+		ccm_buf_clear(&buf);
+		/* A file that fails to render is left to its own READ, which
+		 * reports the error. */
+		if (tree_read(fs->tree, ino, &buf) == 0) {
+			bv.buf[0].mem = buf.p;
+			bv.buf[0].size = buf.len;
+			if (fuse_lowlevel_notify_store(fs->se, ino, 0, &bv, 0) == 0)
+				fs->pstored++;
+		}
+		pthread_mutex_lock(&fs->plock);
+	}
+	pthread_mutex_unlock(&fs->plock);
+	ccm_buf_release(&buf);
+	return NULL;
+}
+
+static void prefetch_miss(struct ccmfs *fs, fuse_ino_t ino)
+{
+	if (!fs->pstarted)
+		return;
+	pthread_mutex_lock(&fs->plock);
+	ahead_miss(&fs->ahead, fs->tree, ino);
+	pthread_cond_signal(&fs->pcond);
+	pthread_mutex_unlock(&fs->plock);
+}
+
 void ccmfs_watch_start(struct ccmfs *fs)
 {
 	pthread_mutex_init(&fs->wlock, NULL);
 	pthread_cond_init(&fs->wcond, NULL);
 	fs->wstarted = pthread_create(&fs->watcher, NULL, watcher, fs) == 0;
+	pthread_mutex_init(&fs->plock, NULL);
+	pthread_cond_init(&fs->pcond, NULL);
+	ahead_init(&fs->ahead);
+	fs->pstarted = pthread_create(&fs->prefetcher, NULL, prefetcher,
+				      fs) == 0;
 }
 
 void ccmfs_watch_stop(struct ccmfs *fs)
 {
-	if (!fs->wstarted)
-		return;
-	pthread_mutex_lock(&fs->wlock);
-	fs->wstop = 1;
-	pthread_cond_signal(&fs->wcond);
-	pthread_mutex_unlock(&fs->wlock);
-	pthread_join(fs->watcher, NULL);
-	fs->wstarted = 0;
+	if (fs->wstarted) {
+		pthread_mutex_lock(&fs->wlock);
+		fs->wstop = 1;
+		pthread_cond_signal(&fs->wcond);
+		pthread_mutex_unlock(&fs->wlock);
+		pthread_join(fs->watcher, NULL);
+		fs->wstarted = 0;
+	}
+	if (fs->pstarted) {
+		pthread_mutex_lock(&fs->plock);
+		fs->pstop = 1;
+		pthread_cond_signal(&fs->pcond);
+		pthread_mutex_unlock(&fs->plock);
+		pthread_join(fs->prefetcher, NULL);
+		fs->pstarted = 0;
+	}
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
