@@ -19,6 +19,7 @@ struct ccmfs {
 	double timeout;		/* entry and attribute timeouts, seconds */
 	struct fuse_session *se;
 	int no_open;		/* the kernel skips open/release (NO_OPEN) */
+	int no_opendir;		/* and opendir/releasedir (NO_OPENDIR) */
 	/* The report's page cache is dropped shortly after each read of it,
 	 * by a thread (never from inside a request), so that its status
 	 * line is fresh at the next read: see ccmfs_watch_start. */

@@ -135,6 +135,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * copy makes per message.  Their pages stay cached as with
 	 * keep_cache. */
 	fs->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+	/* Likewise for directories: no opendir/releasedir pair around each
+	 * listing; the kernel then caches listings as with cache_readdir. */
+	fs->no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
 	/* The data never changes: no revalidation before reads (libfuse#142). */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	/* Always readdirplus: attributes come free from the index, and
@@ -197,6 +200,11 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 	}
 	if (n->kind != TREE_DIR) {
 		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	if (fs_of(req)->no_opendir) {
+		/* The kernel takes this as "no opendir needed, ever". */
+		fuse_reply_err(req, ENOSYS);
 		return;
 	}
 	fi->keep_cache = 1;

@@ -38,4 +38,19 @@ compare options -o crlf,codepage=437,tz=+0130,dateorder=dmy "$TMP/gen.ccm"
 mkdir "$TMP/srcdir"
 cp "$SRCDIR"/tests/data/console.ccm "$SRCDIR"/tests/data/codepage.ccm "$TMP/srcdir/"
 compare directory "$TMP/srcdir"
+
+# Round trips a listing costs (fs/ops.c op_init): no opendir/releasedir
+# pair per directory, every entry's attributes in the listing (no LOOKUP),
+# and a second listing of the whole tree served by the kernel's cache.
+: >"$TMP/daemon.log"
+mount_fs "$TMP/req.m" -d "$TMP/gen.ccm"
+ls -lR "$TMP/req.m" >"$TMP/ls1"
+ls -lR "$TMP/req.m" >"$TMP/ls2"
+cmp -s "$TMP/ls1" "$TMP/ls2" || fail "requests: two listings differ"
+umount_fs "$TMP/req.m"
+count() { grep -c "opcode: $1 " "$TMP/daemon.log" || true; }
+od=$(count OPENDIR) lk=$(count LOOKUP) rd=$(count READDIRPLUS)
+[ "$od" -le 1 ] && [ "$lk" = 0 ] && [ "$rd" -gt 0 ] &&
+	ok "requests: $od OPENDIR, $lk LOOKUP, $rd READDIRPLUS for two ls -lR" ||
+	fail "requests: $od OPENDIR, $lk LOOKUP, $rd READDIRPLUS for two ls -lR"
 finish
