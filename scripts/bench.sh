@@ -498,6 +498,8 @@ for scale in "${scale_list[@]}"; do
 	done
 	meta load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 	umount "$tmpdir" 2>/dev/null || true
+	# Sized for this scale's tree: the next scale mounts its own.
+	umount "$dst" 2>/dev/null || true
 	rm -rf "${dst:?}"/*
 	rmdir "$tmpdir" 2>/dev/null || true
 done
