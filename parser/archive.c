@@ -789,6 +789,7 @@ void ccm_archive_key(const struct ccm_archive *a, const char *extra,
 		const struct ccm_file *f = &a->files[i];
 		uint64_t h = 1469598103934665603ULL;
 		size_t head = f->size < 65536 ? (size_t)f->size : 65536;
+		char *canon;
 
 		/* Size and mtime are cheap but can lie (a copy keeps mtime,
 		 * an edit can keep the size): the ends of the file are read
@@ -802,9 +803,14 @@ void ccm_archive_key(const struct ccm_archive *a, const char *extra,
 				h = fnv64(h, buf, head);
 		}
 		free(buf);
+		/* The same export named by another path (relative, through
+		 * a symlink) is the same index. */
+		canon = realpath(f->path, NULL);
 		ccm_buf_printf(out, "source %s size=%llu mtime=%lld ends=%016llx\n",
-			       f->path, (unsigned long long)f->size,
+			       canon ? canon : f->path,
+			       (unsigned long long)f->size,
 			       (long long)f->mtime, (unsigned long long)h);
+		free(canon);
 	}
 	for (i = 0; i < a->nbad; i++)
 		ccm_buf_printf(out, "unreadable %s\n", a->bad[i].path);

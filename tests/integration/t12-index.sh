@@ -36,6 +36,20 @@ expect_log first "building the index: there is no index yet" "built, says why"
 [ -f "$idx" ] && ok "index written beside the export" || fail "no index file"
 mount_log second
 expect_log second "index loaded from $idx" "loaded, no scan"
+# The same export by another name (relative, through a symlink): the same
+# index, not a rebuild.
+ln -s "$TMP/e.ccm" "$TMP/link.ccm"
+: > "$TMP/daemon.log"
+(cd "$TMP" && "$CCMAILFS" -f -o "index=$idx" link.ccm m 2>>"$TMP/daemon.log") &
+PIDS="$PIDS $!"
+MOUNTS="$MOUNTS $TMP/m"
+LAST_PID=$!
+i=0
+while ! mountpoint -q "$TMP/m" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+ls "$TMP/m" >/dev/null
+umount_fs "$TMP/m"
+cp "$TMP/daemon.log" "$TMP/other-name.log"
+expect_log other-name "index loaded from $idx" "same export by a relative symlink: loaded"
 
 touch -d '2001-01-01' "$TMP/e.ccm"
 mount_log touched
