@@ -9,7 +9,6 @@
 #include <pthread.h>
 #include <sys/types.h>
 
-#include "ahead.h"
 #include "tree.h"
 
 struct ccmfs {
@@ -27,14 +26,6 @@ struct ccmfs {
 	pthread_mutex_t wlock;
 	pthread_cond_t wcond;
 	int wpending, wstop, wstarted;
-	/* Files a sequential reader is about to read are rendered by
-	 * another thread and pushed into the page cache (ahead.c). */
-	pthread_t prefetcher;
-	pthread_mutex_t plock;
-	pthread_cond_t pcond;
-	struct ahead ahead;
-	int pstop, pstarted;
-	uint64_t pstored;	/* files pushed, for the debug log */
 };
 
 extern const struct fuse_lowlevel_ops ccmfs_ops;
@@ -42,8 +33,7 @@ extern const struct fuse_lowlevel_ops ccmfs_ops;
 /* The one place where library errors become errno values for replies. */
 int ccmfs_errno(int err);
 
-/* Start and stop the report invalidation and the prefetch threads
- * (fs->se must be set). */
+/* Start and stop the report invalidation thread (fs->se must be set). */
 void ccmfs_watch_start(struct ccmfs *fs);
 void ccmfs_watch_stop(struct ccmfs *fs);
 

@@ -370,8 +370,15 @@ static pthread_mutex_t slot_locks[NSLOTS] = {
 	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER
 };
 
-static void prefetch_miss(struct ccmfs *fs, fuse_ino_t ino);
-
+/*
+ * No read-ahead into the page cache: pushing the next files of a directory
+ * with fuse_lowlevel_notify_store made tar 2x faster, but the push waits,
+ * uninterruptibly, on a page that a reader has locked for its own READ.
+ * If the daemon is killed (or stops answering) at that moment, the pushing
+ * thread can never exit, the connection is never aborted, and readers and
+ * daemon hang until /sys/fs/fuse/connections/N/abort (t10's kill -9 under
+ * eight parallel readers hit it).
+ */
 static void read_no_open(fuse_req_t req, fuse_ino_t ino, size_t size,
 			 off_t off)
 {
@@ -445,8 +452,6 @@ static void read_no_open(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 	if (slot_lock)
 		pthread_mutex_unlock(slot_lock);
-	if (off == 0 && n->kind == TREE_ENTRY)
-		prefetch_miss(fs, ino);
 	if (n->kind == TREE_REPORT) {
 		pthread_mutex_lock(&fs->wlock);
 		fs->wpending = 1;
@@ -482,78 +487,23 @@ static void *watcher(void *arg)
 	return NULL;
 }
 
-static void *prefetcher(void *arg)
-{
-	struct ccmfs *fs = arg;
-	struct ccm_buf buf;
-
-	ccm_buf_init(&buf);
-	pthread_mutex_lock(&fs->plock);
-	while (!fs->pstop) {
-		uint64_t ino = ahead_take(&fs->ahead, fs->tree);
-		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
-
-		if (!ino) {
-			pthread_cond_wait(&fs->pcond, &fs->plock);
-			continue;
-		}
-		pthread_mutex_unlock(&fs->plock);
-		ccm_buf_clear(&buf);
-		/* A file that fails to render is left to its own READ, which
-		 * reports the error. */
-		if (tree_read(fs->tree, ino, &buf) == 0) {
-			bv.buf[0].mem = buf.p;
-			bv.buf[0].size = buf.len;
-			if (fuse_lowlevel_notify_store(fs->se, ino, 0, &bv, 0) == 0)
-				fs->pstored++;
-		}
-		pthread_mutex_lock(&fs->plock);
-	}
-	pthread_mutex_unlock(&fs->plock);
-	ccm_buf_release(&buf);
-	return NULL;
-}
-
-static void prefetch_miss(struct ccmfs *fs, fuse_ino_t ino)
-{
-	if (!fs->pstarted)
-		return;
-	pthread_mutex_lock(&fs->plock);
-	ahead_miss(&fs->ahead, fs->tree, ino);
-	pthread_cond_signal(&fs->pcond);
-	pthread_mutex_unlock(&fs->plock);
-}
-
 void ccmfs_watch_start(struct ccmfs *fs)
 {
 	pthread_mutex_init(&fs->wlock, NULL);
 	pthread_cond_init(&fs->wcond, NULL);
 	fs->wstarted = pthread_create(&fs->watcher, NULL, watcher, fs) == 0;
-	pthread_mutex_init(&fs->plock, NULL);
-	pthread_cond_init(&fs->pcond, NULL);
-	ahead_init(&fs->ahead);
-	fs->pstarted = pthread_create(&fs->prefetcher, NULL, prefetcher,
-				      fs) == 0;
 }
 
 void ccmfs_watch_stop(struct ccmfs *fs)
 {
-	if (fs->wstarted) {
-		pthread_mutex_lock(&fs->wlock);
-		fs->wstop = 1;
-		pthread_cond_signal(&fs->wcond);
-		pthread_mutex_unlock(&fs->wlock);
-		pthread_join(fs->watcher, NULL);
-		fs->wstarted = 0;
-	}
-	if (fs->pstarted) {
-		pthread_mutex_lock(&fs->plock);
-		fs->pstop = 1;
-		pthread_cond_signal(&fs->pcond);
-		pthread_mutex_unlock(&fs->plock);
-		pthread_join(fs->prefetcher, NULL);
-		fs->pstarted = 0;
-	}
+	if (!fs->wstarted)
+		return;
+	pthread_mutex_lock(&fs->wlock);
+	fs->wstop = 1;
+	pthread_cond_signal(&fs->wcond);
+	pthread_mutex_unlock(&fs->wlock);
+	pthread_join(fs->watcher, NULL);
+	fs->wstarted = 0;
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include "testlib.h"
-#include "ahead.h"
 #include "tree.h"
 
 static char *clean(const char *in, size_t max)
@@ -236,77 +235,6 @@ static void test_dedup(void **state)
 	ccm_archive_free(a);
 }
 
-/* Files rendered ahead of a sequential reader (fs/ahead.c). */
-static void test_ahead(void **state)
-{
-	char path[] = "/tmp/ccm-ahead-XXXXXX";
-	const char *src[] = { path };
-	struct ccm_options o;
-	struct ccm_archive *a;
-	struct tree *t;
-	struct ahead p;
-	const struct tree_node *d;
-	const uint32_t *c;
-	uint64_t inbox, other;
-	FILE *fp;
-	int i;
-
-	(void)state;
-	close(mkstemp(path));
-	fp = fopen(path, "wb");
-	assert_non_null(fp);
-	fputs("Mailbox: acc\r\n", fp);
-	for (i = 0; i < 200; i++)
-		fprintf(fp, "Message:\r\nFrom: x\r\nSubject: m%d\r\n"
-			"Contents:\r\nbody %d\r\n", i, i);
-	fputs("Message:\r\nFrom: x\r\nFolder: Other\r\nContents:\r\n", fp);
-	fputs("Message:\r\nFrom: x\r\nFolder: Other\r\nContents:\r\n", fp);
-	fclose(fp);
-	ccm_options_init(&o);
-	assert_int_equal(ccm_archive_open(&a, src, 1, &o), 0);
-	remove(path);
-	assert_int_equal(tree_build(&t, a, TREE_LAYOUT_PLAIN), 0);
-	inbox = walk(t, "acc/Inbox");
-	other = walk(t, "acc/Other");
-	assert_true(inbox && other);
-	d = tree_node(t, inbox);
-	assert_int_equal(d->nchildren, 200);
-	c = t->children + d->first;
-
-	ahead_init(&p);
-	/* One read is not a pattern. */
-	ahead_miss(&p, t, c[0]);
-	assert_int_equal(ahead_take(&p, t), 0);
-	/* Two in a row are: the next AHEAD_FILES files, in order. */
-	ahead_miss(&p, t, c[1]);
-	for (i = 2; i < 2 + AHEAD_FILES; i++)
-		assert_int_equal(ahead_take(&p, t), c[i]);
-	assert_int_equal(ahead_take(&p, t), 0);
-	/* The reader missed again at the end of the run: go on, up to the
-	 * end of the directory. */
-	ahead_miss(&p, t, c[2 + AHEAD_FILES]);
-	for (i = 3 + AHEAD_FILES; i < 200; i++)
-		assert_int_equal(ahead_take(&p, t), c[i]);
-	assert_int_equal(ahead_take(&p, t), 0);
-	/* A jump back starts over. */
-	ahead_miss(&p, t, c[5]);
-	assert_int_equal(ahead_take(&p, t), 0);
-	ahead_miss(&p, t, c[6]);
-	assert_int_equal(ahead_take(&p, t), c[7]);
-	/* A miss inside the run (the renderer fell behind) skips what the
-	 * reader already has. */
-	ahead_miss(&p, t, c[20]);
-	assert_int_equal(ahead_take(&p, t), c[21]);
-	/* Another directory starts over too; directories are not files. */
-	ahead_miss(&p, t, t->children[tree_node(t, other)->first]);
-	assert_int_equal(ahead_take(&p, t), 0);
-	ahead_miss(&p, t, inbox);
-	ahead_miss(&p, t, t->children[tree_node(t, other)->first + 1]);
-	assert_int_equal(ahead_take(&p, t), 0);	/* the directory's end */
-	tree_free(t);
-	ccm_archive_free(a);
-}
-
 /* Maildir++ layout (issue 4): Inbox at the root, .Folder dirs in modified
  * UTF-7, cur/new/tmp, exact S= sizes, errors/ for error entries. */
 static void test_maildir(void **state)
@@ -433,7 +361,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stable_inodes, setup,
 						teardown),
 		cmocka_unit_test(test_dedup),
-		cmocka_unit_test(test_ahead),
 		cmocka_unit_test(test_maildir),
 		cmocka_unit_test(test_maildir_names),
 	};
