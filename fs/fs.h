@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sys/types.h>
 
+#include "ahead.h"
 #include "tree.h"
 
 struct ccmfs {
@@ -17,6 +18,8 @@ struct ccmfs {
 	gid_t gid;
 	double timeout;		/* entry and attribute timeouts, seconds */
 	struct fuse_session *se;
+	struct loop *loop;	/* fs/loop.c: defers slow reads */
+	struct ahead ahead;	/* owned by the loop's receiving thread */
 	int no_open;		/* the kernel skips open/release (NO_OPEN) */
 	int no_opendir;		/* and opendir/releasedir (NO_OPENDIR) */
 	/* The report's page cache is dropped shortly after each read of it,
@@ -32,6 +35,9 @@ extern const struct fuse_lowlevel_ops ccmfs_ops;
 
 /* The one place where library errors become errno values for replies. */
 int ccmfs_errno(int err);
+
+/* The loop's idle hook (fs/loop.h): renders ahead of sequential readers. */
+int ccmfs_idle(void *fs, int sleeping);
 
 /* Start and stop the report invalidation thread (fs->se must be set). */
 void ccmfs_watch_start(struct ccmfs *fs);

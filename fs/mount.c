@@ -20,11 +20,13 @@
 
 #include "fs.h"
 #include "index.h"
+#include "loop.h"
 #include "optlist.h"
 
 static int use_syslog;
 static enum tree_layout layout = TREE_LAYOUT_PLAIN;
 static struct index_opts iopts;
+static unsigned spin_us = 100;
 
 static void log_line(enum fuse_log_level level, const char *fmt, va_list ap)
 {
@@ -116,6 +118,16 @@ static int split_one(void *ctx, const char *kv, const char *raw)
 	char err[256];
 	int r = index_option(kv, &iopts);
 
+	if (r > 0 && !strncmp(kv, "spin=", 5)) {
+		char *end;
+		unsigned long v = strtoul(kv + 5, &end, 10);
+
+		if (!kv[5] || *end || v > 1000000)
+			return fail("%s: spin must be 0 to 1000000 "
+				    "microseconds", kv);
+		spin_us = (unsigned)v;
+		return 0;
+	}
 	if (r > 0)
 		r = tree_layout_option(kv, &layout);
 	if (r < 0)
@@ -176,7 +188,6 @@ int ccmfs_mount_main(int argc, char **argv)
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_cmdline_opts co;
 	struct fuse_session *se = NULL;
-	struct fuse_loop_config *lc = NULL;
 	struct ccm_archive *a = NULL;
 	struct ccmfs fs;
 	char **pos, *mnt, real[PATH_MAX];
@@ -361,20 +372,14 @@ int ccmfs_mount_main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	fs.se = se;
 	ccmfs_watch_start(&fs);
-	if (co.singlethread) {
-		err = fuse_session_loop(se);
-	} else {
-		lc = fuse_loop_cfg_create();
-		if (!lc) {
-			err = -ENOMEM;
-		} else {
-			fuse_loop_cfg_set_clone_fd(lc, co.clone_fd);
-			fuse_loop_cfg_set_max_threads(lc, co.max_threads);
-			err = fuse_session_loop_mt(se, lc);
-		}
-	}
+	fs.loop = loop_new(se, co.singlethread ? 0 : co.max_threads, spin_us);
+	ahead_init(&fs.ahead, fs.tree);
+	err = fs.loop ? loop_run(fs.loop, ccmfs_idle, &fs) : -ENOMEM;
+	ahead_release(&fs.ahead);
 	status = err < 0 ? 1 : 0;
 	ccmfs_watch_stop(&fs);
+	loop_free(fs.loop);
+	fs.loop = NULL;
 	fuse_session_unmount(se);
 	say("unmounted %s", co.mountpoint);
 out_signals:
@@ -385,8 +390,6 @@ out_session:
 oom:
 	status = fail("out of memory");
 out:
-	if (lc)
-		fuse_loop_cfg_destroy(lc);
 	free(co.mountpoint);
 	fuse_opt_free_args(&args);
 	tree_free(fs.tree);

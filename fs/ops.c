@@ -14,7 +14,10 @@
  * more than 16 windows gets windows of 1/16 of its size: a sequential
  * read then costs at most 17 renders (a 100 MB line in hostile.py).
  * Kernels with NO_OPEN support skip open and release altogether; reads
- * then render on their own (read_no_open).
+ * then render on their own (read_no_open).  Ops run on the loop's one
+ * receiving thread (fs/loop.c), except opens and reads of files over
+ * DEFER_FROM, which go to worker threads; small reads of a directory read
+ * in order are answered from files rendered ahead (fs/ahead.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +28,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "loop.h"
 
 #define WINDOW ((size_t)1 << 20)
 
@@ -135,6 +139,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * copy makes per message.  Their pages stay cached as with
 	 * keep_cache. */
 	fs->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+	/* Tests: the open/release path kernels without NO_OPEN take. */
+	if (getenv("CCMAILFS_TEST_OPEN"))
+		fs->no_open = 0;
 	/* Likewise for directories: no opendir/releasedir pair around each
 	 * listing; the kernel then caches listings as with cache_readdir. */
 	fs->no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
@@ -281,30 +288,58 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 	do_readdir(req, ino, size, off, 1);
 }
 
-static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/*
+ * Opening or reading a large file renders a window of it, which can take
+ * long: that is done on a worker thread (fs/loop.c), while the receiving
+ * thread goes on serving everything else.
+ */
+#define DEFER_FROM (256 * 1024)
+
+enum deferred_op { DEFER_OPEN, DEFER_READ };
+
+struct deferred {
+	enum deferred_op op;
+	fuse_req_t req;
+	fuse_ino_t ino;
+	size_t size;
+	off_t off;
+	struct fuse_file_info fi;
+};
+
+static void run_deferred(void *arg);
+
+/* 1 if the request was handed to a worker, which will answer it. */
+static int defer(enum deferred_op op, fuse_req_t req, fuse_ino_t ino,
+		 size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct deferred *d = malloc(sizeof(*d));
+
+	if (!d)
+		return 0;
+	d->op = op;
+	d->req = req;
+	d->ino = ino;
+	d->size = size;
+	d->off = off;
+	if (fi)
+		d->fi = *fi;
+	else
+		memset(&d->fi, 0, sizeof(d->fi));
+	if (loop_defer(fs_of(req)->loop, run_deferred, d) == 0)
+		return 1;
+	free(d);
+	return 0;
+}
+
+/* Render the first window of ino and answer the open with it. */
+static void open_render(fuse_req_t req, fuse_ino_t ino,
+			struct fuse_file_info *fi)
 {
 	struct ccmfs *fs = fs_of(req);
 	const struct tree_node *n = tree_node(fs->tree, ino);
 	struct handle *h;
 	int err;
 
-	if (!n) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	if (n->kind == TREE_DIR) {
-		fuse_reply_err(req, EISDIR);
-		return;
-	}
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
-	if (fs->no_open) {
-		/* The kernel takes this as "no open needed, ever". */
-		fuse_reply_err(req, ENOSYS);
-		return;
-	}
 	h = calloc(1, sizeof(*h));
 	if (!h) {
 		fuse_reply_err(req, ENOMEM);
@@ -325,6 +360,33 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->keep_cache = n->kind != TREE_REPORT;
 	fi->noflush = 1;
 	fuse_reply_open(req, fi);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ccmfs *fs = fs_of(req);
+	const struct tree_node *n = tree_node(fs->tree, ino);
+
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (n->kind == TREE_DIR) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (fs->no_open) {
+		/* The kernel takes this as "no open needed, ever". */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	if (n->size > DEFER_FROM && defer(DEFER_OPEN, req, ino, 0, 0, fi))
+		return;
+	open_render(req, ino, fi);
 }
 
 /*
@@ -379,8 +441,8 @@ static pthread_mutex_t slot_locks[NSLOTS] = {
  * daemon hang until /sys/fs/fuse/connections/N/abort (t10's kill -9 under
  * eight parallel readers hit it).
  */
-static void read_no_open(fuse_req_t req, fuse_ino_t ino, size_t size,
-			 off_t off)
+static void serve_read(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off)
 {
 	struct ccmfs *fs = fs_of(req);
 	const struct tree_node *n = tree_node(fs->tree, ino);
@@ -465,6 +527,47 @@ static void read_no_open(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 }
 
+int ccmfs_idle(void *arg, int sleeping)
+{
+	struct ccmfs *fs = arg;
+
+	if (!sleeping)
+		return ahead_step(&fs->ahead);
+	ahead_release(&fs->ahead);
+	return 0;
+}
+
+/* Runs on the loop's receiving thread only, the owner of fs->ahead. */
+static void read_no_open(fuse_req_t req, fuse_ino_t ino, size_t size,
+			 off_t off)
+{
+	struct ccmfs *fs = fs_of(req);
+	const struct tree_node *n = tree_node(fs->tree, ino);
+	const struct ccm_buf *b;
+
+	if (n && n->kind == TREE_ENTRY && off >= 0 &&
+	    (uint64_t)off < n->size) {
+		if (off == 0)
+			ahead_note(&fs->ahead, ino);
+		b = ahead_get(&fs->ahead, ino);
+		if (b) {
+			size_t o = (size_t)off;
+
+			if (size > n->size - o)
+				size = (size_t)(n->size - o);
+			fuse_reply_buf(req, b->p + o, size);
+			if (o + size >= n->size)
+				ahead_drop(&fs->ahead, ino);
+			return;
+		}
+	}
+
+	if (n && n->kind != TREE_DIR && n->size > DEFER_FROM &&
+	    defer(DEFER_READ, req, ino, size, off, NULL))
+		return;
+	serve_read(req, ino, size, off);
+}
+
 static void *watcher(void *arg)
 {
 	struct ccmfs *fs = arg;
@@ -506,18 +609,12 @@ void ccmfs_watch_stop(struct ccmfs *fs)
 	fs->wstarted = 0;
 }
 
-static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+static void handle_read(fuse_req_t req, fuse_ino_t ino, size_t size,
+			off_t off, struct handle *h)
 {
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	pthread_mutex_t *lock;
 	size_t n = 0, have, o;
 	int err = 0;
-
-	if (!h) {
-		read_no_open(req, ino, size, off);
-		return;
-	}
 
 	if (off < 0 || (uint64_t)off >= h->size) {
 		fuse_reply_buf(req, NULL, 0);
@@ -546,6 +643,32 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, err ? ccmfs_errno(err) : EIO);
 	}
 	pthread_mutex_unlock(lock);
+}
+
+static void run_deferred(void *arg)
+{
+	struct deferred *d = arg;
+	struct handle *h = (struct handle *)(uintptr_t)d->fi.fh;
+
+	if (d->op == DEFER_OPEN)
+		open_render(d->req, d->ino, &d->fi);
+	else if (h)
+		handle_read(d->req, d->ino, d->size, d->off, h);
+	else
+		serve_read(d->req, d->ino, d->size, d->off);
+	free(d);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+
+	if (!h)
+		read_no_open(req, ino, size, off);
+	else if (h->size <= DEFER_FROM ||
+		 !defer(DEFER_READ, req, ino, size, off, fi))
+		handle_read(req, ino, size, off, h);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino,

@@ -1,0 +1,147 @@
+/*
+ * ahead.c - files rendered before they are read.
+ *
+ * tar, cp -r and rsync read a directory's files one after another, each
+ * in one READ, and wait for its render.  When two files of a directory are
+ * read in a row, the receiving thread (fs/loop.c), between polls of the
+ * device, renders the files after them, so the next READ is answered from
+ * memory while the reader was busy elsewhere.  A run stays AHEAD_FILES in
+ * front of the reader; a file leaves its slot once read to its end, or
+ * when the reader jumps elsewhere.  (Pushing the same bytes into the
+ * kernel's page cache would spare the round trip too, but that push waits
+ * on pages readers hold locked: see ops.c.)  No FUSE, no locks: one
+ * thread owns it.
+ */
+#include <string.h>
+
+#include "ahead.h"
+
+void ahead_init(struct ahead *p, const struct tree *t)
+{
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	p->t = t;
+	for (i = 0; i < AHEAD_FILES; i++)
+		ccm_buf_init(&p->slot[i].buf);
+}
+
+/* The memory stays for the next file, until ahead_release. */
+static void slot_free(struct ahead_slot *s)
+{
+	s->ino = 0;
+	ccm_buf_clear(&s->buf);
+}
+
+void ahead_release(struct ahead *p)
+{
+	size_t i;
+
+	for (i = 0; i < AHEAD_FILES; i++) {
+		p->slot[i].ino = 0;
+		ccm_buf_release(&p->slot[i].buf);
+	}
+	p->dir = 0;
+	p->last = p->next = p->end = 0;
+}
+
+static size_t position(const struct ahead *p, const struct tree_node *d,
+		       uint64_t dir, uint64_t ino)
+{
+	const uint32_t *c = p->t->children + d->first;
+	size_t i;
+
+	/* The common case: the file after the last one. */
+	if (p->dir == dir && p->last + 1 < d->nchildren &&
+	    c[p->last + 1] == ino)
+		return p->last + 1;
+	for (i = 0; i < d->nchildren; i++)
+		if (c[i] == ino)
+			return i;
+	return d->nchildren;
+}
+
+void ahead_note(struct ahead *p, uint64_t ino)
+{
+	const struct tree_node *n = tree_node(p->t, ino), *d;
+	size_t pos, i;
+
+	if (!n || n->kind != TREE_ENTRY)
+		return;
+	d = tree_node(p->t, n->parent);
+	pos = position(p, d, n->parent, ino);
+	if (pos >= d->nchildren)
+		return;
+	if (p->dir == n->parent && pos == p->last)
+		return;		/* the same file again */
+	if (p->dir == n->parent && pos > p->last && pos <= p->end) {
+		if (p->next < pos + 1)
+			p->next = pos + 1;
+		p->end = pos + 1 + AHEAD_FILES;
+		if (p->end > d->nchildren)
+			p->end = d->nchildren;
+		/* Files the reader went past will not be asked for. */
+		for (i = 0; i < AHEAD_FILES; i++)
+			if (p->slot[i].ino && p->slot[i].pos < pos)
+				slot_free(&p->slot[i]);
+	} else {
+		/* A first read, or a jump: wait for a second one in a row. */
+		for (i = 0; i < AHEAD_FILES; i++)
+			if (p->slot[i].ino != ino)
+				slot_free(&p->slot[i]);
+		p->dir = n->parent;
+		p->next = p->end = pos + 1;
+	}
+	p->last = pos;
+}
+
+const struct ccm_buf *ahead_get(const struct ahead *p, uint64_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < AHEAD_FILES; i++)
+		if (p->slot[i].ino == ino)
+			return &p->slot[i].buf;
+	return NULL;
+}
+
+void ahead_drop(struct ahead *p, uint64_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < AHEAD_FILES; i++)
+		if (p->slot[i].ino == ino)
+			slot_free(&p->slot[i]);
+}
+
+int ahead_step(struct ahead *p)
+{
+	struct ahead_slot *s = NULL;
+	size_t i;
+
+	for (i = 0; i < AHEAD_FILES && !s; i++)
+		if (!p->slot[i].ino)
+			s = &p->slot[i];
+	while (s && p->dir && p->next < p->end) {
+		const struct tree_node *d = tree_node(p->t, p->dir);
+		size_t pos = p->next++;
+		uint64_t ino = p->t->children[d->first + pos];
+		const struct tree_node *n = tree_node(p->t, ino);
+
+		if (n->kind != TREE_ENTRY || n->size == 0 ||
+		    n->size > AHEAD_MAX_SIZE || ahead_get(p, ino))
+			continue;
+		ccm_buf_clear(&s->buf);
+		/* A file that does not render to its size is left to the
+		 * READ, which reports the error. */
+		if (tree_read(p->t, ino, &s->buf) == 0 && !s->buf.oom &&
+		    s->buf.len == n->size) {
+			s->ino = ino;
+			s->pos = pos;
+		} else {
+			slot_free(s);
+		}
+		return 1;
+	}
+	return 0;
+}

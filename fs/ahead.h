@@ -1,0 +1,46 @@
+/*
+ * ahead.h - files rendered before they are read (see ahead.c).
+ */
+#ifndef CCMFS_AHEAD_H
+#define CCMFS_AHEAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tree.h"
+
+/* How far in front of a sequential reader, and the largest file rendered
+ * ahead (the loop hands larger ones to a worker thread anyway). */
+#define AHEAD_FILES 16
+#define AHEAD_MAX_SIZE (256 * 1024)
+
+struct ahead_slot {
+	uint64_t ino;		/* 0: free */
+	size_t pos;		/* its position in the directory */
+	struct ccm_buf buf;	/* the whole file */
+};
+
+struct ahead {
+	const struct tree *t;
+	uint64_t dir;		/* directory being read through; 0: none */
+	size_t last;		/* position of the last file read in dir */
+	size_t next, end;	/* positions [next, end) still to render */
+	struct ahead_slot slot[AHEAD_FILES];
+};
+
+void ahead_init(struct ahead *p, const struct tree *t);
+/* Forget the plan and free every rendered file and its memory. */
+void ahead_release(struct ahead *p);
+/*
+ * A read of file ino from offset 0 arrived: follow the reader.  Two files
+ * of one directory read in a row start a run of AHEAD_FILES after them.
+ */
+void ahead_note(struct ahead *p, uint64_t ino);
+/* The rendered bytes of ino (its whole size), or NULL. */
+const struct ccm_buf *ahead_get(const struct ahead *p, uint64_t ino);
+/* The file has been read to its end: free its slot. */
+void ahead_drop(struct ahead *p, uint64_t ino);
+/* Render the next planned file; 0 when there was nothing to do. */
+int ahead_step(struct ahead *p);
+
+#endif

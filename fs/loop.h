@@ -1,0 +1,38 @@
+/*
+ * loop.h - the FUSE session loop (fs/loop.c).
+ */
+#ifndef CCMFS_LOOP_H
+#define CCMFS_LOOP_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+struct loop;
+
+/*
+ * A loop for se with `workers` threads for deferred work (0: everything
+ * runs in the receiving thread) that polls the device for spin_us
+ * microseconds after each request (0: never; ignored with one CPU).
+ */
+struct loop *loop_new(struct fuse_session *se, unsigned workers,
+		      unsigned spin_us);
+void loop_free(struct loop *l);
+
+/*
+ * Serve requests in the calling thread until the session is unmounted or
+ * told to exit; 0 or a negative errno.  When no request is waiting,
+ * idle(idle_arg, 0), if not NULL, does one piece of work ahead and returns
+ * 1, or 0 when there is none; idle(idle_arg, 1) drops that work, after a
+ * second without requests and at the end.
+ * Deferred work still queued is done before it returns.
+ */
+int loop_run(struct loop *l, int (*idle)(void *, int), void *idle_arg);
+
+/*
+ * Run fn(arg) on a worker thread, from inside a request that will be
+ * answered there.  -1 (nothing queued) when the loop has no workers: the
+ * caller then does the work itself.
+ */
+int loop_defer(struct loop *l, void (*fn)(void *), void *arg);
+
+#endif
