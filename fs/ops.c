@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -592,9 +593,16 @@ static void *watcher(void *arg)
 
 void ccmfs_watch_start(struct ccmfs *fs)
 {
+	sigset_t all, old;
+
 	pthread_mutex_init(&fs->wlock, NULL);
 	pthread_cond_init(&fs->wcond, NULL);
+	/* SIGTERM and SIGINT must reach the loop's thread, whose poll they
+	 * interrupt (fs/loop.c), not this one. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	fs->wstarted = pthread_create(&fs->watcher, NULL, watcher, fs) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 void ccmfs_watch_stop(struct ccmfs *fs)
