@@ -26,11 +26,17 @@ void ahead_init(struct ahead *p, const struct tree *t)
 		ccm_buf_init(&p->slot[i].buf);
 }
 
-/* The memory stays for the next file, until ahead_release. */
+/* A small buffer stays for the next file (until ahead_release); a large
+ * one goes, so that idle slots hold at most AHEAD_FILES * SLOT_KEEP. */
+#define SLOT_KEEP (64 * 1024)
+
 static void slot_free(struct ahead_slot *s)
 {
 	s->ino = 0;
-	ccm_buf_clear(&s->buf);
+	if (s->buf.cap > SLOT_KEEP)
+		ccm_buf_release(&s->buf);
+	else
+		ccm_buf_clear(&s->buf);
 }
 
 void ahead_release(struct ahead *p)

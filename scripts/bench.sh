@@ -335,13 +335,21 @@ PY
 }
 
 # Sample RssAnon of PID into FILE (max, bytes) until killed.
+# Bash builtins only (no awk or sleep processes every 20 ms): the sampler
+# runs during a timed workload and must not take CPU from it.
 start_sampler() { # PID FILE
 	(
-		max=0
+		max=0 fifo=$bdir/sampler.$$.$BASHPID
+		mkfifo "$fifo"
+		exec 3<>"$fifo"
+		rm -f "$fifo"
 		while [ -r "/proc/$1/status" ]; do
-			v=$(awk '/^RssAnon:/ {print $2 * 1024}' "/proc/$1/status" 2>/dev/null || echo 0)
-			if [ -n "$v" ] && [ "$v" -gt "$max" ]; then max=$v; echo "$max" >"$2"; fi
-			sleep 0.02
+			v=0
+			while read -r k n _; do
+				if [ "$k" = RssAnon: ]; then v=$((n * 1024)); break; fi
+			done <"/proc/$1/status" 2>/dev/null || true
+			if [ "$v" -gt "$max" ]; then max=$v; echo "$max" >"$2"; fi
+			read -r -t 0.02 -u 3 _ || true
 		done
 	) &
 	sampler=$!
