@@ -152,12 +152,15 @@ int loop_run(struct loop *l, int (*idle)(void *, int), void *idle_arg)
 	memset(&buf, 0, sizeof(buf));
 	pfd.fd = fuse_session_fd(se);
 	pfd.events = POLLIN;
-	flags = fcntl(pfd.fd, F_GETFL);
-	if (flags < 0 || fcntl(pfd.fd, F_SETFL, flags | O_NONBLOCK) < 0)
-		return -errno;
 	tid = calloc(l->nworkers ? l->nworkers : 1, sizeof(*tid));
 	if (!tid)
 		return -ENOMEM;
+	flags = fcntl(pfd.fd, F_GETFL);
+	if (flags < 0 || fcntl(pfd.fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		err = -errno;
+		free(tid);
+		return err;
+	}
 	/* Signals (SIGINT, SIGTERM: fuse_set_signal_handlers) go to this
 	 * thread, whose poll then returns EINTR. */
 	sigfillset(&all);
