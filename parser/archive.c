@@ -14,6 +14,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "ccm.h"
 #include "lex.h"
@@ -53,28 +56,43 @@ const char *ccm_archive_str(const struct ccm_archive *a, uint32_t off)
 	return a->pool.p ? a->pool.p + off : "";
 }
 
+/*
+ * Line numbers for the report: LF ends a line, and so does a CR not
+ * followed by LF inside the range (CR-only line ends, CCQ-26).  This runs
+ * over the whole export on every first mount, so it counts 16 bytes at a
+ * time where SSE2 exists (every x86-64): two memchr calls per line cost
+ * 40 % of the scan.
+ */
 static uint64_t count_lines(const char *d, uint64_t from, uint64_t to)
 {
-	const char *p = d + from, *e = d + to;
+	const unsigned char *p = (const unsigned char *)d + from;
+	const unsigned char *e = (const unsigned char *)d + to;
 	uint64_t n = 0;
 
-	while (p < e) {
-		const char *nl = memchr(p, '\n', (size_t)(e - p));
-		const char *cr = memchr(p, '\r', (size_t)((nl ? nl : e) - p));
+#ifdef __SSE2__
+	const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
 
-		/* CR-only line ends (CCQ-26) count as lines too. */
-		while (cr) {
-			if (cr + 1 < e && cr[1] == '\n')
-				break;
-			n++;
-			p = cr + 1;
-			cr = memchr(p, '\r', (size_t)((nl ? nl : e) - p));
+	/* Byte lanes count matches (compare gives -1); summed before they
+	 * can overflow, so no popcount instruction is needed. */
+	while (e - p >= 17) {
+		__m128i acc = _mm_setzero_si128();
+		int k;
+
+		for (k = 0; k < 127 && e - p >= 17; k++, p += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)p);
+			__m128i w = _mm_loadu_si128((const __m128i *)(p + 1));
+
+			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(v, lf));
+			acc = _mm_sub_epi8(acc, _mm_andnot_si128(
+				_mm_cmpeq_epi8(w, lf), _mm_cmpeq_epi8(v, cr)));
 		}
-		if (!nl)
-			break;
-		n++;
-		p = nl + 1;
+		acc = _mm_sad_epu8(acc, _mm_setzero_si128());
+		n += (uint64_t)_mm_cvtsi128_si32(acc) +
+		     (uint64_t)_mm_cvtsi128_si32(_mm_srli_si128(acc, 8));
 	}
+#endif
+	for (; p < e; p++)
+		n += *p == '\n' || (*p == '\r' && !(p + 1 < e && p[1] == '\n'));
 	return n;
 }
 

@@ -245,6 +245,50 @@ static void test_line_ends(void **state)
 	free(r);
 }
 
+/* The straightforward definition the report's line numbers must match. */
+static uint64_t ref_lines(const char *d, uint64_t to)
+{
+	uint64_t n = 1, i;
+
+	for (i = 0; i < to; i++)
+		if (d[i] == '\n' || (d[i] == '\r' && !(i + 1 < to && d[i + 1] == '\n')))
+			n++;
+	return n;
+}
+
+static void test_line_numbers(void **state)
+{
+	static const char alphabet[] = "\r\n\nx\r";
+	char buf[300];
+	struct ccm_archive a;
+	struct ccm_file f;
+	unsigned seed = 1;
+	size_t i, round, off;
+
+	(void)state;
+	/* Counted 16 bytes at a time with a scalar tail (CCQ-26 CR-only ends
+	 * included): every range end, every mix of CR, LF and CR LF, and CR
+	 * LF pairs straddling the 16-byte steps must give the same count. */
+	for (round = 0; round < 200; round++) {
+		for (i = 0; i < sizeof(buf); i++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+		}
+		f = mem_file(buf, sizeof(buf));
+		memset(&a, 0, sizeof(a));
+		a.files = &f;
+		a.nfiles = 1;
+		for (off = 0; off <= sizeof(buf); off++)
+			assert_int_equal(ccm_archive_line(&a, 0, off),
+					 ref_lines(buf, off));
+	}
+	memset(buf, '\r', sizeof(buf));
+	f = mem_file(buf, sizeof(buf));
+	assert_int_equal(ccm_archive_line(&a, 0, 40), 41);
+	memset(buf, '\n', sizeof(buf));
+	assert_int_equal(ccm_archive_line(&a, 0, 33), 34);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_absurd_sizes),
 		cmocka_unit_test(test_truncate_everywhere),
 		cmocka_unit_test(test_line_ends),
+		cmocka_unit_test(test_line_numbers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
