@@ -19,7 +19,8 @@
 #
 # Environment: BENCH_DIR (cache of exports, trees and images; default
 # /var/tmp/ccmailfs-bench), BUILD_DIR (default build-bench), READS (random
-# open+read samples per run, default 200).  Exports, trees, images are kept
+# open+read samples per run, default 200), PEERS (the peers to run, space
+# separated; default all).  Exports, trees, images are kept
 # and reused; trees and images are rebuilt when the ccmailfs binary changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -229,6 +230,9 @@ fi
 peers=(squashfuse)
 command -v squashfuse_ll >/dev/null && peers+=(squashfuse_ll)
 peers+=("$archpeer")
+# PEERS="squashfuse_ll" (or "" for none) narrows a quick comparison; the
+# figures for the targets need all of them.
+if [ -n "${PEERS+set}" ]; then read -r -a peers <<<"$PEERS"; fi
 if [ "$nobuild" = 0 ]; then
 	[ -d "$build" ] || meson setup "$build" >/dev/null
 	meson compile -C "$build" >/dev/null
@@ -277,6 +281,15 @@ do_mount() { # SYSTEM MNT
 	squashfuse_ll) squashfuse_ll "$img" "$2" ;;
 	fuse-zip) fuse-zip -r "$zipf" "$2" ;;
 	archivemount) archivemount -o readonly "$tarf" "$2" ;;
+	esac
+}
+
+backing() { # SYSTEM -> the file its mount reads
+	case $1 in
+	ccmailfs) echo "$export" ;;
+	squashfuse|squashfuse_ll) echo "$img" ;;
+	fuse-zip) echo "$zipf" ;;
+	archivemount) echo "$tarf" ;;
 	esac
 }
 
@@ -337,17 +350,20 @@ PY
 # Sample RssAnon of PID into FILE (max, bytes) until killed.
 # Bash builtins only (no awk or sleep processes every 20 ms): the sampler
 # runs during a timed workload and must not take CPU from it.
+pagesize=$(getconf PAGESIZE)
 start_sampler() { # PID FILE
 	(
 		max=0 fifo=$bdir/sampler.$$.$BASHPID
 		mkfifo "$fifo"
 		exec 3<>"$fifo"
 		rm -f "$fifo"
-		while [ -r "/proc/$1/status" ]; do
+		# statm's resident minus shared (file and shmem pages) is
+		# RssAnon, in one short line instead of status's 57.
+		while [ -r "/proc/$1/statm" ]; do
 			v=0
-			while read -r k n _; do
-				if [ "$k" = RssAnon: ]; then v=$((n * 1024)); break; fi
-			done <"/proc/$1/status" 2>/dev/null || true
+			if read -r _ res shr _ <"/proc/$1/statm" 2>/dev/null; then
+				v=$(( (res - shr) * pagesize ))
+			fi
 			if [ "$v" -gt "$max" ]; then max=$v; echo "$max" >"$2"; fi
 			read -r -t 0.02 -u 3 _ || true
 		done
@@ -463,6 +479,12 @@ for scale in "${scale_list[@]}"; do
 				fi
 				do_umount "$mnt"
 				root=$mnt
+				# The index remounts above never read the export, so
+				# after the last drop_caches it (or a peer's image) is
+				# not in page cache: without this the copies below
+				# would read it from disk (up to 2x slower tar at 100k
+				# in session 4, for ccmailfs and the peers alike).
+				cat "$(backing "$sys")" >/dev/null
 			fi
 			# Each workload on a fresh mount (the kernel's FUSE caches empty),
 			# backing files page-cached; tmpfs is always "warm".
