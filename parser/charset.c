@@ -23,6 +23,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "ccm.h"
 #include "render_internal.h"
@@ -331,9 +334,33 @@ int ccm_text_stream(const struct ccm_options *o, const char *s, size_t n,
 	ccm_buf_init(&u8);
 	while (i < n) {
 		size_t end = n - i > TEXT_CHUNK ? i + TEXT_CHUNK : n, k = 0;
+		unsigned char hi = 0;
 
 		for (; i < end; i++) {
-			unsigned char b = p[i];
+			unsigned char b;
+
+#ifdef __SSE2__
+			/* Most text is printable ASCII: 16 such bytes at a
+			 * time go straight through (a signed compare flags
+			 * controls and bytes >= 0x80 alike). */
+			while (!skip_attr && !skip_lf && end - i >= 16) {
+				__m128i v = _mm_loadu_si128(
+					(const __m128i *)(p + i));
+				unsigned m = (unsigned)_mm_movemask_epi8(
+					_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+				size_t run = m ? (size_t)__builtin_ctz(m) : 16;
+
+				memcpy(clean + k, p + i, 16);
+				k += run;
+				i += run;
+				if (run < 16)
+					break;
+			}
+			if (i >= end)
+				break;
+#endif
+			b = p[i];
+			hi |= b;
 
 			if (skip_attr) {
 				/* CCQ-24: the attribute byte after 0x1E/0x1F,
@@ -363,6 +390,15 @@ int ccm_text_stream(const struct ccm_options *o, const char *s, size_t n,
 			} else {
 				tc->ncontrol++;		/* CCQ-24 */
 			}
+		}
+		if (hi < 0x80 && !c.ncarry) {
+			/* ASCII is ASCII in every code page we accept. */
+			if (k) {
+				sink(ctx, (const char *)clean, k);
+				total += k;
+				last = (char)clean[k - 1];
+			}
+			continue;
 		}
 		ccm_buf_clear(&u8);
 		ccm_cpconv_feed(&c, (const char *)clean, k, i >= n, &u8);

@@ -289,6 +289,109 @@ static void test_dbcs_chunks(void **state)
 	}
 }
 
+/*
+ * The text rules one byte at a time (CCQ-24/25/26), then the whole result
+ * converted at once: what ccm_text_stream must give however it chunks and
+ * whatever shortcuts it takes for runs of plain ASCII.
+ */
+static void text_reference(int cp, const unsigned char *p, size_t n,
+			   struct ccm_buf *out, size_t *ncontrol, size_t *nbad)
+{
+	struct ccm_options o;
+	struct ccm_buf clean;
+	int skip_lf = 0, skip_attr = 0;
+	size_t i;
+
+	ccm_options_init(&o);
+	o.codepage = cp;
+	ccm_buf_init(&clean);
+	*ncontrol = 0;
+	while (n && p[n - 1] == 0x1A)
+		n--;
+	for (i = 0; i < n; i++) {
+		unsigned char b = p[i];
+
+		if (skip_attr) {
+			skip_attr = 0;
+			if (b != '\r' && b != '\n') {
+				(*ncontrol)++;
+				continue;
+			}
+		}
+		if (skip_lf) {
+			skip_lf = 0;
+			if (b == '\n')
+				continue;
+		}
+		if (b >= 0x20 || b == '\t' || b == '\f') {
+			ccm_buf_putc(&clean, (char)b);
+		} else if (b == '\r') {
+			ccm_buf_putc(&clean, '\n');
+			skip_lf = 1;
+		} else if (b == '\n' || b == 0x1A) {
+			ccm_buf_putc(&clean, '\n');
+		} else {
+			(*ncontrol)++;
+			skip_attr = b == 0x1E || b == 0x1F;
+		}
+	}
+	assert_int_equal(ccm_cp_to_utf8(&o, clean.p ? clean.p : "", clean.len,
+					out, nbad), 0);
+	if (out->len && out->p[out->len - 1] != '\n')
+		ccm_buf_putc(out, '\n');
+	ccm_buf_release(&clean);
+}
+
+static void test_text_random(void **state)
+{
+	/* Long plain runs, every special byte, high bytes (valid in 850,
+	 * invalid in 1252: 0x81), near 16-byte steps and 8 KiB chunks. */
+	static const unsigned char special[] = {
+		'\r', '\n', 0x1A, 0x1E, 0x1F, 0x01, 0x00, '\t', '\f', 0x82,
+		0x81, 0xE9, 0x7F, ' ',
+	};
+	static const int cps[] = { 850, 1252, 437 };
+	static unsigned char in[20000];
+	struct ccm_options o;
+	struct ccm_text_counts tc;
+	struct ccm_buf got, want;
+	unsigned seed = 7;
+	size_t round, i, n, nc, nb;
+
+	(void)state;
+	for (round = 0; round < 300; round++) {
+		int cp = cps[round % 3];
+		unsigned rate;
+
+		seed = seed * 1103515245u + 12345u;
+		n = round < 250 ? (seed >> 8) % 200 : (seed >> 8) % sizeof(in);
+		rate = 1 + (seed >> 4) % 40;	/* 1 in rate bytes special */
+		for (i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			if ((seed >> 16) % rate == 0)
+				in[i] = special[(seed >> 8) % sizeof(special)];
+			else
+				in[i] = (unsigned char)('a' + (seed >> 20) % 26);
+		}
+		ccm_options_init(&o);
+		o.codepage = cp;
+		ccm_buf_init(&got);
+		ccm_buf_init(&want);
+		assert_int_equal(ccm_text_stream(&o, (const char *)in, n,
+						 collect, &got, &tc), 0);
+		text_reference(cp, in, n, &want, &nc, &nb);
+		if (got.len != want.len ||
+		    (got.len && memcmp(got.p, want.p, got.len) != 0) ||
+		    tc.ncontrol != nc || tc.nbad != nb)
+			fail_msg("round %zu (cp %d, %zu bytes): %zu/%zu bytes, "
+				 "ncontrol %zu/%zu, nbad %zu/%zu", round, cp,
+				 n, got.len, want.len, tc.ncontrol, nc,
+				 tc.nbad, nb);
+		ccm_buf_release(&got);
+		ccm_buf_release(&want);
+	}
+}
+
 struct job {
 	int cp;
 	int ok;
@@ -344,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_strerror_warnings),
 		cmocka_unit_test(test_text_items),
 		cmocka_unit_test(test_dbcs_chunks),
+		cmocka_unit_test(test_text_random),
 		cmocka_unit_test(test_threads),
 	};
 
