@@ -49,6 +49,7 @@ void ahead_release(struct ahead *p)
 	}
 	p->dir = 0;
 	p->last = p->next = p->end = 0;
+	p->hint = 0;
 }
 
 static size_t position(const struct ahead *p, const struct tree_node *d,
@@ -101,6 +102,35 @@ void ahead_note(struct ahead *p, uint64_t ino)
 	p->last = pos;
 }
 
+void ahead_hint(struct ahead *p, uint64_t ino)
+{
+	p->hint = ino;
+}
+
+/* A slot of a looked-up file: never behind a reader's run position. */
+#define HINT_POS ((size_t)-1)
+
+static int fill(struct ahead *p, struct ahead_slot *s, uint64_t ino,
+		size_t pos)
+{
+	const struct tree_node *n = tree_node(p->t, ino);
+
+	if (!n || n->kind != TREE_ENTRY || n->size == 0 ||
+	    n->size > AHEAD_MAX_SIZE || ahead_get(p, ino))
+		return 0;
+	ccm_buf_clear(&s->buf);
+	/* A file that does not render to its size is left to the READ,
+	 * which reports the error. */
+	if (tree_read(p->t, ino, &s->buf) == 0 && !s->buf.oom &&
+	    s->buf.len == n->size) {
+		s->ino = ino;
+		s->pos = pos;
+	} else {
+		slot_free(s);
+	}
+	return 1;
+}
+
 const struct ccm_buf *ahead_get(const struct ahead *p, uint64_t ino)
 {
 	size_t i;
@@ -128,26 +158,19 @@ int ahead_step(struct ahead *p)
 	for (i = 0; i < AHEAD_FILES && !s; i++)
 		if (!p->slot[i].ino)
 			s = &p->slot[i];
+	if (s && p->hint) {
+		uint64_t ino = p->hint;
+
+		p->hint = 0;
+		if (fill(p, s, ino, HINT_POS))
+			return 1;
+	}
 	while (s && p->dir && p->next < p->end) {
 		const struct tree_node *d = tree_node(p->t, p->dir);
 		size_t pos = p->next++;
-		uint64_t ino = p->t->children[d->first + pos];
-		const struct tree_node *n = tree_node(p->t, ino);
 
-		if (n->kind != TREE_ENTRY || n->size == 0 ||
-		    n->size > AHEAD_MAX_SIZE || ahead_get(p, ino))
-			continue;
-		ccm_buf_clear(&s->buf);
-		/* A file that does not render to its size is left to the
-		 * READ, which reports the error. */
-		if (tree_read(p->t, ino, &s->buf) == 0 && !s->buf.oom &&
-		    s->buf.len == n->size) {
-			s->ino = ino;
-			s->pos = pos;
-		} else {
-			slot_free(s);
-		}
-		return 1;
+		if (fill(p, s, p->t->children[d->first + pos], pos))
+			return 1;
 	}
 	return 0;
 }

@@ -25,6 +25,7 @@ struct ahead {
 	uint64_t dir;		/* directory being read through; 0: none */
 	size_t last;		/* position of the last file read in dir */
 	size_t next, end;	/* positions [next, end) still to render */
+	uint64_t hint;		/* a file just looked up; 0: none */
 	struct ahead_slot slot[AHEAD_FILES];
 };
 
@@ -36,6 +37,12 @@ void ahead_release(struct ahead *p);
  * of one directory read in a row start a run of AHEAD_FILES after them.
  */
 void ahead_note(struct ahead *p, uint64_t ino);
+/*
+ * File ino was just looked up by name, as `cat FILE` or an open by path
+ * does before its READ: render it next, while the reply travels and the
+ * caller wakes.  It keeps its slot until read, a jump, or release.
+ */
+void ahead_hint(struct ahead *p, uint64_t ino);
 /* The rendered bytes of ino (its whole size), or NULL. */
 const struct ccm_buf *ahead_get(const struct ahead *p, uint64_t ino);
 /* The file has been read to its end: free its slot. */

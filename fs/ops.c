@@ -176,10 +176,15 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (!err)
 		err = fill_entry(fs, ino, &e);
-	if (err)
+	if (err) {
 		fuse_reply_err(req, ccmfs_errno(err));
-	else
-		fuse_reply_entry(req, &e);
+		return;
+	}
+	fuse_reply_entry(req, &e);
+	/* Lookups run on the loop's receiving thread, the owner of
+	 * fs->ahead; a lookup by name is usually followed by a read. */
+	if (fs->loop)
+		ahead_hint(&fs->ahead, ino);
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino,

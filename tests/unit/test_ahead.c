@@ -137,11 +137,58 @@ static void test_limits(void **state)
 	assert_rendered(f, child(f, 5));
 }
 
+static void test_hint(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Directories and the report are not rendered for a lookup. */
+	ahead_hint(&f->p, f->dir);
+	assert_int_equal(ahead_step(&f->p), 0);
+	ahead_hint(&f->p, TREE_REPORT_INO);
+	assert_int_equal(ahead_step(&f->p), 0);
+
+	/* A looked-up file is rendered once, by the next step. */
+	ahead_hint(&f->p, child(f, 7));
+	assert_int_equal(ahead_step(&f->p), 1);
+	assert_rendered(f, child(f, 7));
+	assert_int_equal(ahead_step(&f->p), 0);
+
+	/* Its read keeps it (a first read frees every other slot) and it
+	 * is freed once read to its end. */
+	ahead_note(&f->p, child(f, 7));
+	assert_rendered(f, child(f, 7));
+	ahead_drop(&f->p, child(f, 7));
+	assert_null(ahead_get(&f->p, child(f, 7)));
+
+	/* A run going past it does not free it: it may still be opened.
+	 * (A jump elsewhere does, like every other slot.) */
+	ahead_note(&f->p, child(f, 0));
+	ahead_note(&f->p, child(f, 1));
+	ahead_hint(&f->p, child(f, 9));
+	assert_int_equal(ahead_step(&f->p), 1);
+	assert_rendered(f, child(f, 9));
+	assert_null(ahead_get(&f->p, child(f, 2)));
+	ahead_note(&f->p, child(f, 10));
+	while (ahead_step(&f->p))
+		;
+	assert_rendered(f, child(f, 9));
+	assert_rendered(f, child(f, 11));
+	ahead_note(&f->p, child(f, 4));
+	assert_null(ahead_get(&f->p, child(f, 9)));
+
+	/* Release forgets a pending hint too. */
+	ahead_hint(&f->p, child(f, 3));
+	ahead_release(&f->p);
+	assert_int_equal(ahead_step(&f->p), 0);
+	assert_null(ahead_get(&f->p, child(f, 3)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hint, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
