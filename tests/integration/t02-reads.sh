@@ -8,6 +8,18 @@ mount_fs "$TMP/m" "$TMP/e.ccm"
 python3 "$(dirname "$0")/t02-reads.py" "$TMP/m" "$TMP/x" || fail "reads"
 umount_fs "$TMP/m"
 
+# Opened by path on a fresh mount, nothing listed first: every file is
+# looked up and rendered right after its LOOKUP (ahead_hint in fs/ahead.c),
+# so its READ is answered from that copy.
+mount_fs "$TMP/m" "$TMP/e.ccm"
+n=0
+while IFS= read -r rel; do
+	cmp -s "$TMP/m/$rel" "$TMP/x/$rel" || fail "read by path: $rel"
+	n=$((n + 1))
+done < <(cd "$TMP/x" && find . -type f -name '*.eml' | sed 's|^\./||' | sort | awk 'NR % 5 == 0')
+[ "$n" -ge 50 ] || fail "read by path: only $n files"
+umount_fs "$TMP/m"
+
 # Files larger than the daemon's 1 MiB read window (fs/ops.c): attachments
 # of ~1.5 MB, and a 3 MB error entry, read forwards, backwards and across
 # window edges.
