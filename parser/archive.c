@@ -37,6 +37,7 @@ struct build {
 	uint64_t cursor_off, cursor_line;	/* incremental line count */
 	uint64_t expect_off;	/* coverage: where the next segment starts */
 	struct ccm_summary sum;
+	struct ccm_measure *ms;	/* sizes on a second CPU, or NULL */
 	struct ccm_buf meas;
 	struct ccm_warnlist wl;
 	struct ccm_buf tmp;
@@ -257,6 +258,53 @@ static int render_error(const struct ccm_archive *a, const struct ccm_entry *e,
 	}
 }
 
+/*
+ * The rest of an entry once its .eml is measured, in export order (the
+ * warning list, line numbers and so the index bytes depend on it): a
+ * message's size and warnings, an error entry's line and text.
+ */
+static int apply_message(struct build *b, size_t idx, uint64_t size,
+			 const struct ccm_warnlist *wl)
+{
+	struct ccm_archive *a = b->a;
+	struct ccm_entry *e = &a->entries[idx];
+	size_t i;
+
+	e->warn_first = (uint32_t)a->warns.n;
+	e->size = size;
+	for (i = 0; i < wl->n; i++)
+		ccm_warn(&a->warns, wl->w[i].code, wl->w[i].a, wl->w[i].b);
+	e->nwarn = (uint32_t)wl->n;
+	if (e->nwarn)
+		e->line = line_at(b, e->off);
+	return 0;
+}
+
+static int apply_error(struct build *b, size_t idx)
+{
+	struct ccm_archive *a = b->a;
+	struct ccm_entry *e = &a->entries[idx];
+	int err;
+
+	e->warn_first = (uint32_t)a->warns.n;
+	e->line = line_at(b, e->off);
+	ccm_buf_clear(&b->meas);
+	err = render_error(a, e, &b->meas);
+	if (err)
+		return err;
+	e->size = b->meas.len;
+	return 0;
+}
+
+static int measured(void *ctx, size_t idx, int is_msg, int err, uint64_t size,
+		    const struct ccm_warnlist *wl)
+{
+	if (err)
+		return err;
+	return is_msg ? apply_message(ctx, idx, size, wl) :
+			apply_error(ctx, idx);
+}
+
 static int on_error(struct build *b, const struct ccm_seg *g)
 {
 	struct ccm_archive *a = b->a;
@@ -276,14 +324,10 @@ static int on_error(struct build *b, const struct ccm_seg *g)
 	e->mtime = a->files[b->file].mtime;
 	e->folder = b->last_folder;
 	e->subject = 0;
-	e->line = line_at(b, g->off);
-	ccm_buf_clear(&b->meas);
-	err = render_error(a, e, &b->meas);
-	if (err)
-		return err;
-	e->size = b->meas.len;
 	a->stats[b->file].nerr++;
-	return 0;
+	if (b->ms)
+		return measure_put(b->ms, a->nentries - 1, NULL, NULL);
+	return apply_error(b, a->nentries - 1);
 }
 
 static int on_message(struct build *b, const struct ccm_seg *g,
@@ -313,6 +357,14 @@ static int on_message(struct build *b, const struct ccm_seg *g,
 	else
 		e->folder = 0;	/* pool offset 0 is always "" */
 	b->last_folder = e->folder;
+	for (i = 0; i < m->nitems; i++)
+		if (m->items[i].kind != CCM_ITEM_TEXT)
+			nattach++;
+	e->nattach = (uint16_t)(nattach > 65535 ? 65535 : nattach);
+	a->nattach += nattach;
+	a->stats[b->file].nmsg++;
+	if (a->pool.oom)
+		return -ENOMEM;
 
 	memset(&rc, 0, sizeof(rc));
 	rc.opt = &a->opt;
@@ -320,25 +372,14 @@ static int on_message(struct build *b, const struct ccm_seg *g,
 	rc.account = ccm_archive_str(a, a->accounts[b->account].name);
 	rc.ordinal = e->ordinal;
 	rc.fallback_mtime = a->files[b->file].mtime;
+	if (b->ms)
+		return measure_put(b->ms, a->nentries - 1, m, &rc);
 	ccm_buf_clear(&b->meas);
 	b->wl.n = 0;
 	err = ccm_eml_render(&rc, m, &b->meas, &b->wl);
 	if (err)
 		return err;
-	e->size = b->meas.len;
-	for (i = 0; i < m->nitems; i++)
-		if (m->items[i].kind != CCM_ITEM_TEXT)
-			nattach++;
-	e->nattach = (uint16_t)(nattach > 65535 ? 65535 : nattach);
-	a->nattach += nattach;
-	for (i = 0; i < b->wl.n; i++)
-		ccm_warn(&a->warns, b->wl.w[i].code, b->wl.w[i].a,
-			 b->wl.w[i].b);
-	e->nwarn = (uint32_t)b->wl.n;
-	if (e->nwarn)
-		e->line = line_at(b, g->off);
-	a->stats[b->file].nmsg++;
-	return a->pool.oom ? -ENOMEM : 0;
+	return apply_message(b, a->nentries - 1, b->meas.len, &b->wl);
 }
 
 static int on_segment(void *ctx, const struct ccm_seg *g,
@@ -384,6 +425,7 @@ static int on_segment(void *ctx, const struct ccm_seg *g,
 				  sizeof(*a->notes))) {
 			struct ccm_note *n = &a->notes[a->nnotes++];
 
+			memset(n, 0, sizeof(*n));	/* stored as is */
 			n->file = b->file;
 			n->kind = (uint8_t)g->kind;
 			n->off = g->off;
@@ -604,6 +646,7 @@ int ccm_archive_scan(struct ccm_archive *a, ccm_progress_fn progress,
 	b.progress = progress;
 	b.progress_ctx = ctx;
 	b.total = total;
+	err = measure_start(&b.ms, &a->opt, measured, &b);
 	for (i = 0; i < a->nfiles && !err; i++) {
 		struct ccm_file *f = &a->files[i];
 		const char *acc;
@@ -621,12 +664,16 @@ int ccm_archive_scan(struct ccm_archive *a, ccm_progress_fn progress,
 		b.pending_len = acclen;
 		b.had_marker = 0;
 		err = ccm_scan(f, on_segment, &b);
+		/* Line numbers count within this file: finish it first. */
+		if (!err && b.ms)
+			err = measure_drain(b.ms);
 		if (!err && !b.had_marker)
 			err = resolve_pending(&b);
 		if (!err && b.expect_off != f->size)
 			a->stats[b.file].gaps += f->size - b.expect_off;
 		before += f->size;
 	}
+	measure_stop(b.ms);
 	if (!err && progress)
 		progress(ctx, total, total);
 	ccm_summary_release(&b.sum);

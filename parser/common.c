@@ -342,6 +342,9 @@ void ccm_warn(struct ccm_warnlist *wl, enum ccm_warning_code code,
 		wl->w = nw;
 		wl->cap = cap;
 	}
+	/* The index stores these structs as they are: no stray heap bytes
+	 * in the padding after code. */
+	memset(&wl->w[wl->n], 0, sizeof(wl->w[wl->n]));
 	wl->w[wl->n].code = code;
 	wl->w[wl->n].a = a;
 	wl->w[wl->n].b = b;

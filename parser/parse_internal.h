@@ -1,4 +1,4 @@
-/* parse_internal.h - shared between scan.c and msg.c (parser-internal). */
+/* parse_internal.h - shared between the parser's files (parser-internal). */
 #ifndef CCM_PARSE_INTERNAL_H
 #define CCM_PARSE_INTERNAL_H
 
@@ -25,5 +25,25 @@ int msg_parse_range(const char *d, uint64_t base, size_t tail, size_t off,
  */
 int ccm_file_with_range(const struct ccm_file *f, uint64_t off, size_t len,
 			int (*fn)(void *arg, const char *p), void *arg);
+
+/*
+ * measure.c: count-only renders on a second thread during a scan.  apply
+ * gets every queued entry back on the queuing thread, in queue order:
+ * err is the render's, size its length, wl its warnings (NULL m: an error
+ * entry, size 0).  measure_start leaves *out NULL when there is no second
+ * CPU (or CCMAILFS_SCAN_THREADS=1): the caller then measures inline.
+ */
+struct ccm_measure;
+typedef int (*measure_apply_fn)(void *ctx, size_t entry, int is_msg, int err,
+				uint64_t size, const struct ccm_warnlist *wl);
+int measure_start(struct ccm_measure **out, const struct ccm_options *o,
+		  measure_apply_fn apply, void *ctx);
+/* Queue entry (m is copied, rc's account too); may apply finished ones. */
+int measure_put(struct ccm_measure *p, size_t entry, const struct ccm_msg *m,
+		const struct ccm_render_ctx *rc);
+/* Apply everything queued. */
+int measure_drain(struct ccm_measure *p);
+/* Stop the worker and free; whatever was not applied is dropped. */
+void measure_stop(struct ccm_measure *p);
 
 #endif
