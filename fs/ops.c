@@ -182,8 +182,9 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	fuse_reply_entry(req, &e);
 	/* Lookups run on the loop's receiving thread, the owner of
-	 * fs->ahead; a lookup by name is usually followed by a read. */
-	if (fs->loop)
+	 * fs->ahead; a lookup by name is usually followed by a read, which
+	 * only read_no_open serves from fs->ahead. */
+	if (fs->loop && fs->no_open)
 		ahead_hint(&fs->ahead, ino);
 }
 

@@ -232,7 +232,16 @@ command -v squashfuse_ll >/dev/null && peers+=(squashfuse_ll)
 peers+=("$archpeer")
 # PEERS="squashfuse_ll" (or "" for none) narrows a quick comparison; the
 # figures for the targets need all of them.
-if [ -n "${PEERS+set}" ]; then read -r -a peers <<<"$PEERS"; fi
+if [ -n "${PEERS+set}" ]; then
+	read -r -a want <<<"$PEERS"
+	for w in "${want[@]}"; do
+		case " ${peers[*]} " in
+		*" $w "*) ;;
+		*) echo "bench.sh: PEERS: $w is not one of: ${peers[*]}" >&2; exit 2 ;;
+		esac
+	done
+	peers=("${want[@]}")
+fi
 if [ "$nobuild" = 0 ]; then
 	[ -d "$build" ] || meson setup "$build" >/dev/null
 	meson compile -C "$build" >/dev/null

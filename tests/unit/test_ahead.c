@@ -176,6 +176,12 @@ static void test_hint(void **state)
 	ahead_note(&f->p, child(f, 4));
 	assert_null(ahead_get(&f->p, child(f, 9)));
 
+	/* A read that comes before the hint's turn cancels it. */
+	ahead_hint(&f->p, child(f, 12));
+	ahead_note(&f->p, child(f, 12));
+	assert_int_equal(ahead_step(&f->p), 0);
+	assert_null(ahead_get(&f->p, child(f, 12)));
+
 	/* Release forgets a pending hint too. */
 	ahead_hint(&f->p, child(f, 3));
 	ahead_release(&f->p);

@@ -392,6 +392,36 @@ static void test_text_random(void **state)
 	}
 }
 
+/* A double-byte lead byte ends one 8 KiB chunk and the next chunk is
+ * plain ASCII: the ASCII shortcut must not skip the pending lead byte. */
+static void test_dbcs_lead_then_ascii(void **state)
+{
+	static unsigned char in[8192 + 101];
+	struct ccm_options o;
+	struct ccm_text_counts tc;
+	struct ccm_buf got, want;
+	size_t nc, nb;
+
+	(void)state;
+	memset(in, 'a', 8191);
+	in[8191] = 0x83;		/* CP932 lead byte ... */
+	in[8192] = '@';			/* ... of U+30A1 */
+	memset(in + 8193, 'b', 100);
+	ccm_options_init(&o);
+	o.codepage = 932;
+	ccm_buf_init(&got);
+	ccm_buf_init(&want);
+	assert_int_equal(ccm_text_stream(&o, (const char *)in, sizeof(in),
+					 collect, &got, &tc), 0);
+	text_reference(932, in, sizeof(in), &want, &nc, &nb);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.p, want.p, got.len);
+	assert_memory_equal(got.p + 8191, "\xe3\x82\xa1", 3);
+	assert_int_equal(tc.nbad, 0);
+	ccm_buf_release(&got);
+	ccm_buf_release(&want);
+}
+
 struct job {
 	int cp;
 	int ok;
@@ -448,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_text_items),
 		cmocka_unit_test(test_dbcs_chunks),
 		cmocka_unit_test(test_text_random),
+		cmocka_unit_test(test_dbcs_lead_then_ascii),
 		cmocka_unit_test(test_threads),
 	};
 

@@ -282,6 +282,23 @@ static void test_line_numbers(void **state)
 			assert_int_equal(ccm_archive_line(&a, 0, off),
 					 ref_lines(buf, off));
 	}
+	{
+		/* Long enough for the lane counters' periodic sums (every
+		 * 127 steps of 16 bytes). */
+		static char big[9000];
+
+		for (i = 0; i < sizeof(big); i++) {
+			seed = seed * 1103515245u + 12345u;
+			big[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+		}
+		f = mem_file(big, sizeof(big));
+		a.files = &f;
+		for (off = 0; off <= sizeof(big); off += 97)
+			assert_int_equal(ccm_archive_line(&a, 0, off),
+					 ref_lines(big, off));
+		assert_int_equal(ccm_archive_line(&a, 0, sizeof(big)),
+				 ref_lines(big, sizeof(big)));
+	}
 	memset(buf, '\r', sizeof(buf));
 	f = mem_file(buf, sizeof(buf));
 	assert_int_equal(ccm_archive_line(&a, 0, 40), 41);
