@@ -260,11 +260,14 @@ static int render_error(const struct ccm_archive *a, const struct ccm_entry *e,
 
 /*
  * The rest of an entry once its .eml is measured, in export order (the
- * warning list, line numbers and so the index bytes depend on it): a
- * message's size and warnings, an error entry's line and text.
+ * warning list and so the index bytes depend on it): a message's size and
+ * warnings, an error entry's text.  line is the entry's line number,
+ * counted when it was scanned, while its bytes are in cache: counted up to
+ * 256 messages later, on the way back from measure.c, the count took 44 %
+ * of a 100k --check's CPU samples instead of 7 %.
  */
-static int apply_message(struct build *b, size_t idx, uint64_t size,
-			 const struct ccm_warnlist *wl)
+static int apply_message(struct build *b, size_t idx, uint64_t line,
+			 uint64_t size, const struct ccm_warnlist *wl)
 {
 	struct ccm_archive *a = b->a;
 	struct ccm_entry *e = &a->entries[idx];
@@ -276,18 +279,18 @@ static int apply_message(struct build *b, size_t idx, uint64_t size,
 		ccm_warn(&a->warns, wl->w[i].code, wl->w[i].a, wl->w[i].b);
 	e->nwarn = (uint32_t)wl->n;
 	if (e->nwarn)
-		e->line = line_at(b, e->off);
+		e->line = line;
 	return 0;
 }
 
-static int apply_error(struct build *b, size_t idx)
+static int apply_error(struct build *b, size_t idx, uint64_t line)
 {
 	struct ccm_archive *a = b->a;
 	struct ccm_entry *e = &a->entries[idx];
 	int err;
 
 	e->warn_first = (uint32_t)a->warns.n;
-	e->line = line_at(b, e->off);
+	e->line = line;
 	ccm_buf_clear(&b->meas);
 	err = render_error(a, e, &b->meas);
 	if (err)
@@ -296,19 +299,20 @@ static int apply_error(struct build *b, size_t idx)
 	return 0;
 }
 
-static int measured(void *ctx, size_t idx, int is_msg, int err, uint64_t size,
-		    const struct ccm_warnlist *wl)
+static int measured(void *ctx, size_t idx, uint64_t line, int is_msg,
+		    int err, uint64_t size, const struct ccm_warnlist *wl)
 {
 	if (err)
 		return err;
-	return is_msg ? apply_message(ctx, idx, size, wl) :
-			apply_error(ctx, idx);
+	return is_msg ? apply_message(ctx, idx, line, size, wl) :
+			apply_error(ctx, idx, line);
 }
 
 static int on_error(struct build *b, const struct ccm_seg *g)
 {
 	struct ccm_archive *a = b->a;
 	struct ccm_entry *e;
+	uint64_t line;
 	int err;
 
 	err = add_entry(b, &e);
@@ -325,9 +329,10 @@ static int on_error(struct build *b, const struct ccm_seg *g)
 	e->folder = b->last_folder;
 	e->subject = 0;
 	a->stats[b->file].nerr++;
+	line = line_at(b, g->off);
 	if (b->ms)
-		return measure_put(b->ms, a->nentries - 1, NULL, NULL);
-	return apply_error(b, a->nentries - 1);
+		return measure_put(b->ms, a->nentries - 1, line, NULL, NULL);
+	return apply_error(b, a->nentries - 1, line);
 }
 
 static int on_message(struct build *b, const struct ccm_seg *g,
@@ -337,6 +342,7 @@ static int on_message(struct build *b, const struct ccm_seg *g,
 	struct ccm_render_ctx rc;
 	struct ccm_entry *e;
 	size_t i, nattach = 0;
+	uint64_t line;
 	int err;
 
 	err = add_entry(b, &e);
@@ -372,14 +378,15 @@ static int on_message(struct build *b, const struct ccm_seg *g,
 	rc.account = ccm_archive_str(a, a->accounts[b->account].name);
 	rc.ordinal = e->ordinal;
 	rc.fallback_mtime = a->files[b->file].mtime;
+	line = line_at(b, g->off);
 	if (b->ms)
-		return measure_put(b->ms, a->nentries - 1, m, &rc);
+		return measure_put(b->ms, a->nentries - 1, line, m, &rc);
 	ccm_buf_clear(&b->meas);
 	b->wl.n = 0;
 	err = ccm_eml_render(&rc, m, &b->meas, &b->wl);
 	if (err)
 		return err;
-	return apply_message(b, a->nentries - 1, b->meas.len, &b->wl);
+	return apply_message(b, a->nentries - 1, line, b->meas.len, &b->wl);
 }
 
 static int on_segment(void *ctx, const struct ccm_seg *g,

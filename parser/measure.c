@@ -32,6 +32,7 @@ enum { J_QUEUED, J_TAKEN, J_DONE };
 
 struct job {
 	size_t entry;
+	uint64_t tag;
 	int is_msg, state, err;
 	uint64_t size;
 	struct ccm_msg m;		/* a copy; its arrays are the job's */
@@ -195,8 +196,8 @@ static int advance(struct ccm_measure *p, int must)
 	if (j->state == J_DONE) {
 		p->head++;
 		pthread_mutex_unlock(&p->mu);
-		err = p->apply(p->ctx, j->entry, j->is_msg, j->err, j->size,
-			       &j->wl);
+		err = p->apply(p->ctx, j->entry, j->tag, j->is_msg, j->err,
+			       j->size, &j->wl);
 		pthread_mutex_lock(&p->mu);
 		return err;
 	}
@@ -217,8 +218,8 @@ static int advance(struct ccm_measure *p, int must)
 	return 0;
 }
 
-int measure_put(struct ccm_measure *p, size_t entry, const struct ccm_msg *m,
-		const struct ccm_render_ctx *rc)
+int measure_put(struct ccm_measure *p, size_t entry, uint64_t tag,
+		const struct ccm_msg *m, const struct ccm_render_ctx *rc)
 {
 	struct job *j;
 	int err = 0;
@@ -232,6 +233,7 @@ int measure_put(struct ccm_measure *p, size_t entry, const struct ccm_msg *m,
 	/* The slot at tail is the caller's until tail moves past it. */
 	j = &p->job[p->tail % RING];
 	j->entry = entry;
+	j->tag = tag;
 	j->is_msg = m != NULL;
 	j->err = 0;
 	j->size = 0;

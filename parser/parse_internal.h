@@ -28,19 +28,21 @@ int ccm_file_with_range(const struct ccm_file *f, uint64_t off, size_t len,
 
 /*
  * measure.c: count-only renders on a second thread during a scan.  apply
- * gets every queued entry back on the queuing thread, in queue order:
- * err is the render's, size its length, wl its warnings (NULL m: an error
- * entry, size 0).  measure_start leaves *out NULL when there is no second
- * CPU (or CCMAILFS_SCAN_THREADS=1): the caller then measures inline.
+ * gets every queued entry back on the queuing thread, in queue order,
+ * with the caller's tag: err is the render's, size its length, wl its
+ * warnings (NULL m: an error entry, size 0).  measure_start leaves *out
+ * NULL when there is no second CPU (or CCMAILFS_SCAN_THREADS=1): the
+ * caller then measures inline.
  */
 struct ccm_measure;
-typedef int (*measure_apply_fn)(void *ctx, size_t entry, int is_msg, int err,
-				uint64_t size, const struct ccm_warnlist *wl);
+typedef int (*measure_apply_fn)(void *ctx, size_t entry, uint64_t tag,
+				int is_msg, int err, uint64_t size,
+				const struct ccm_warnlist *wl);
 int measure_start(struct ccm_measure **out, const struct ccm_options *o,
 		  measure_apply_fn apply, void *ctx);
 /* Queue entry (m is copied, rc's account too); may apply finished ones. */
-int measure_put(struct ccm_measure *p, size_t entry, const struct ccm_msg *m,
-		const struct ccm_render_ctx *rc);
+int measure_put(struct ccm_measure *p, size_t entry, uint64_t tag,
+		const struct ccm_msg *m, const struct ccm_render_ctx *rc);
 /* Apply everything queued. */
 int measure_drain(struct ccm_measure *p);
 /* Stop the worker and free; whatever was not applied is dropped. */
