@@ -142,26 +142,23 @@ int measure_start(struct ccm_measure **out, const struct ccm_options *o,
 	return 0;
 }
 
+/* Room for n elements, grown as everywhere else (ccm_grow). */
+static int reserve(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	while (*cap < n)
+		if (ccm_grow(arr, cap, *cap, elem))
+			return -ENOMEM;
+	return 0;
+}
+
 static int copy_msg(struct ccm_msg *d, const struct ccm_msg *s)
 {
 	size_t i;
 
-	if (d->hdrcap < s->nhdr) {
-		void *n = realloc(d->hdr, s->nhdr * sizeof(*d->hdr));
-
-		if (!n)
-			return -ENOMEM;
-		d->hdr = n;
-		d->hdrcap = s->nhdr;
-	}
-	if (d->itemcap < s->nitems) {
-		void *n = realloc(d->items, s->nitems * sizeof(*d->items));
-
-		if (!n)
-			return -ENOMEM;
-		d->items = n;
-		d->itemcap = s->nitems;
-	}
+	if (reserve((void **)&d->hdr, &d->hdrcap, s->nhdr, sizeof(*d->hdr)) ||
+	    reserve((void **)&d->items, &d->itemcap, s->nitems,
+		    sizeof(*d->items)))
+		return -ENOMEM;
 	if (s->nhdr)
 		memcpy(d->hdr, s->hdr, s->nhdr * sizeof(*d->hdr));
 	if (s->nitems)
