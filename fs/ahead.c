@@ -109,6 +109,12 @@ void ahead_hint(struct ahead *p, uint64_t ino)
 	p->hint = ino;
 }
 
+void ahead_unhint(struct ahead *p, uint64_t ino)
+{
+	if (p->hint == ino)
+		p->hint = 0;
+}
+
 /* A slot of a looked-up file: never behind a reader's run position. */
 #define HINT_POS ((size_t)-1)
 
@@ -173,6 +179,82 @@ int ahead_step(struct ahead *p)
 
 		if (fill(p, s, p->t->children[d->first + pos], pos))
 			return 1;
+	}
+	return 0;
+}
+
+static size_t plan_position(const struct tree *t, const struct tree_node *d,
+			    const struct ahead_plan *p, uint64_t dir,
+			    uint64_t ino)
+{
+	const uint32_t *c = t->children + d->first;
+	size_t i;
+
+	/* A miss inside the run, usually just after the pushed files. */
+	if (p->dir == dir)
+		for (i = p->last; i < p->end && i < d->nchildren; i++)
+			if (c[i] == ino)
+				return i;
+	for (i = 0; i < d->nchildren; i++)
+		if (c[i] == ino)
+			return i;
+	return d->nchildren;
+}
+
+void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
+		     uint64_t ino, size_t min_span, size_t max_span)
+{
+	const struct tree_node *n = tree_node(t, ino), *d;
+	size_t pos;
+
+	if (!n || n->kind != TREE_ENTRY)
+		return;
+	d = tree_node(t, n->parent);
+	pos = plan_position(t, d, p, n->parent, ino);
+	if (pos >= d->nchildren)
+		return;
+	if (p->dir == n->parent && pos == p->last)
+		return;		/* the same file again */
+	if (p->dir == n->parent && pos > p->last && pos <= p->end) {
+		/* The reader keeps going: stay span files in front of it,
+		 * and never push what it has passed. */
+		if (pos == p->end && p->next == p->end &&
+		    p->end > p->last + 1 && p->span < max_span)
+			p->span = 2 * p->span < max_span ? 2 * p->span
+							 : max_span;
+		if (p->next < pos + 1)
+			p->next = pos + 1;
+		p->end = pos + 1 + p->span;
+		if (p->end > d->nchildren)
+			p->end = d->nchildren;
+	} else if (pos == 0 && p->dir &&
+		   p->next >= tree_node(t, p->dir)->nchildren) {
+		/* A directory's first file after another directory pushed to
+		 * its end: tar, cp -r or rsync going on to the next one.  Go
+		 * on with them at once, at the same pace. */
+		p->dir = n->parent;
+		p->next = 1;
+		p->end = 1 + p->span < d->nchildren ? 1 + p->span
+						    : d->nchildren;
+	} else {
+		/* A first read, or a jump: wait for a second one in a row. */
+		p->dir = n->parent;
+		p->next = p->end = pos + 1;
+		p->span = min_span;
+	}
+	p->last = pos;
+}
+
+uint64_t ahead_plan_take(struct ahead_plan *p, const struct tree *t)
+{
+	while (p->dir && p->next < p->end) {
+		const struct tree_node *d = tree_node(t, p->dir);
+		uint64_t ino = t->children[d->first + p->next++];
+		const struct tree_node *n = tree_node(t, ino);
+
+		if (n && n->kind == TREE_ENTRY && n->size > 0 &&
+		    n->size <= AHEAD_MAX_SIZE)
+			return ino;
 	}
 	return 0;
 }

@@ -43,11 +43,37 @@ void ahead_note(struct ahead *p, uint64_t ino);
  * caller wakes.  It keeps its slot until read, a jump, or release.
  */
 void ahead_hint(struct ahead *p, uint64_t ino);
+/* A read of ino came first: drop its hint, if any. */
+void ahead_unhint(struct ahead *p, uint64_t ino);
 /* The rendered bytes of ino (its whole size), or NULL. */
 const struct ccm_buf *ahead_get(const struct ahead *p, uint64_t ino);
 /* The file has been read to its end: free its slot. */
 void ahead_drop(struct ahead *p, uint64_t ino);
 /* Render the next planned file; 0 when there was nothing to do. */
 int ahead_step(struct ahead *p);
+
+/*
+ * The plan of files to push into the kernel's page cache (fs/push.c).
+ * Files found there send no request, so the plan only learns of the
+ * reader's progress when it misses: at the end of the pushed run, or
+ * inside it when the pusher has fallen behind.  Either extends the run
+ * to span files after the miss.  Pure bookkeeping, like the above.
+ */
+struct ahead_plan {
+	uint64_t dir;		/* 0: no run */
+	size_t last;		/* position of the last miss in dir */
+	size_t next, end;	/* positions [next, end) still to push */
+	size_t span;		/* files pushed after a miss */
+};
+
+/*
+ * Like the kernel's readahead window, the span starts at min_span files
+ * and doubles, up to max_span, each time the reader misses at the very end
+ * of the run: it read everything pushed, and no miss told where it was.
+ */
+void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
+		     uint64_t ino, size_t min_span, size_t max_span);
+/* The next file to push (small enough, not empty), or 0. */
+uint64_t ahead_plan_take(struct ahead_plan *p, const struct tree *t);
 
 #endif

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "ahead.h"
+#include "push.h"
 #include "tree.h"
 
 struct ccmfs {
@@ -20,6 +21,7 @@ struct ccmfs {
 	struct fuse_session *se;
 	struct loop *loop;	/* fs/loop.c: defers slow reads */
 	struct ahead ahead;	/* owned by the loop's receiving thread */
+	struct push push;	/* fs/push.c, when started */
 	int no_open;		/* the kernel skips open/release (NO_OPEN) */
 	int no_opendir;		/* and opendir/releasedir (NO_OPENDIR) */
 	/* The report's page cache is dropped shortly after each read of it,

@@ -56,8 +56,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-/* Polling only helps, and only does no harm, with a CPU to spare. */
-static int cpus(void)
+int loop_cpus(void)
 {
 	cpu_set_t set;
 
@@ -75,7 +74,8 @@ struct loop *loop_new(struct fuse_session *se, unsigned workers,
 		return NULL;
 	l->se = se;
 	l->nworkers = workers;
-	l->spin_ns = cpus() > 1 ? (uint64_t)spin_us * 1000 : 0;
+	/* Polling only helps, and only does no harm, with a CPU to spare. */
+	l->spin_ns = loop_cpus() > 1 ? (uint64_t)spin_us * 1000 : 0;
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);
 	l->tail = &l->head;
@@ -205,6 +205,18 @@ int loop_run(struct loop *l, int (*idle)(void *, int), void *idle_arg)
 		}
 		fuse_session_process_buf(se, &buf);
 		last = now_ns();
+	}
+	/* Background work may wait on a reader whose request is queued
+	 * (fs/push.c): serve until it has stopped, or the device is gone
+	 * (the kernel has then failed every request). */
+	while (idle && idle(idle_arg, 2)) {
+		r = fuse_session_receive_buf(se, &buf);
+		if (r > 0)
+			fuse_session_process_buf(se, &buf);
+		else if (r == -EAGAIN || r == -EINTR)
+			poll(&pfd, 1, 10);
+		else
+			break;
 	}
 	if (idle)
 		idle(idle_arg, 1);

@@ -17,13 +17,17 @@ struct loop;
 struct loop *loop_new(struct fuse_session *se, unsigned workers,
 		      unsigned spin_us);
 void loop_free(struct loop *l);
+/* The CPUs this process may run on. */
+int loop_cpus(void);
 
 /*
  * Serve requests in the calling thread until the session is unmounted or
  * told to exit; 0 or a negative errno.  When no request is waiting,
  * idle(idle_arg, 0), if not NULL, does one piece of work ahead and returns
  * 1, or 0 when there is none; idle(idle_arg, 1) drops that work, after a
- * second without requests and at the end.
+ * second without requests and at the end; at the end, idle(idle_arg, 2)
+ * asks background work to stop and returns 1 while it has not: requests
+ * are served until then.
  * Deferred work still queued is done before it returns.
  */
 int loop_run(struct loop *l, int (*idle)(void *, int), void *idle_arg);

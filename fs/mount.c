@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "guard.h"
 #include "index.h"
 #include "loop.h"
 #include "optlist.h"
@@ -27,6 +28,7 @@ static int use_syslog;
 static enum tree_layout layout = TREE_LAYOUT_PLAIN;
 static struct index_opts iopts;
 static unsigned spin_us = 100;
+static int no_push;
 
 static void log_line(enum fuse_log_level level, const char *fmt, va_list ap)
 {
@@ -128,6 +130,10 @@ static int split_one(void *ctx, const char *kv, const char *raw)
 		spin_us = (unsigned)v;
 		return 0;
 	}
+	if (r > 0 && !strcmp(kv, "nopush")) {
+		no_push = 1;
+		return 0;
+	}
 	if (r > 0)
 		r = tree_layout_option(kv, &layout);
 	if (r < 0)
@@ -197,6 +203,7 @@ int ccmfs_mount_main(int argc, char **argv)
 	uint64_t nmsg = 0, nerr = 0;
 	char note[700];
 	struct stat st;
+	pid_t guard = -1;
 
 	ccm_options_init(&opt);
 	ccm_buf_init(&fopts);
@@ -371,13 +378,35 @@ int ccmfs_mount_main(int argc, char **argv)
 	 */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	fs.se = se;
+	/* Before any thread: the guard is forked from this one, and
+	 * watches it (fs/guard.c).  The push needs a second CPU and the
+	 * guard: without it a kill -9 could hang readers (fs/push.c). */
+	guard = -1;
+	if (!no_push && !co.singlethread && loop_cpus() > 1)
+		guard = guard_start(co.mountpoint);
 	ccmfs_watch_start(&fs);
+	if (guard > 0 && push_start(&fs.push, se, fs.tree) != 0) {
+		guard_stop(guard);
+		guard = -1;
+	}
+	if (co.foreground && co.debug)
+		say("page cache push: %s", fs.push.started ? "on" :
+		    no_push ? "off (-o nopush)" :
+		    "off (needs two CPUs and a writable "
+		    "/sys/fs/fuse/connections)");
 	fs.loop = loop_new(se, co.singlethread ? 0 : co.max_threads, spin_us);
 	ahead_init(&fs.ahead, fs.tree);
 	err = fs.loop ? loop_run(fs.loop, ccmfs_idle, &fs) : -ENOMEM;
 	ahead_release(&fs.ahead);
 	status = err < 0 ? 1 : 0;
+	push_end(&fs.push);
+	if (co.foreground && co.debug)
+		say("page cache push: %llu files pushed, %llu reads of a "
+		    "file's start reached the daemon",
+		    (unsigned long long)fs.push.stored,
+		    (unsigned long long)fs.push.misses);
 	ccmfs_watch_stop(&fs);
+	guard_stop(guard);
 	loop_free(fs.loop);
 	fs.loop = NULL;
 	fuse_session_unmount(se);

@@ -538,6 +538,8 @@ int ccmfs_idle(void *arg, int sleeping)
 {
 	struct ccmfs *fs = arg;
 
+	if (sleeping == 2)
+		return push_stopping(&fs->push);
 	if (!sleeping)
 		return ahead_step(&fs->ahead);
 	ahead_release(&fs->ahead);
@@ -554,8 +556,14 @@ static void read_no_open(fuse_req_t req, fuse_ino_t ino, size_t size,
 
 	if (n && n->kind == TREE_ENTRY && off >= 0 &&
 	    (uint64_t)off < n->size) {
-		if (off == 0)
+		/* With the push on, it follows sequential readers, and
+		 * fs->ahead only renders looked-up files. */
+		if (off == 0 && fs->push.started) {
+			ahead_unhint(&fs->ahead, ino);
+			push_miss(&fs->push, ino);
+		} else if (off == 0) {
 			ahead_note(&fs->ahead, ino);
+		}
 		b = ahead_get(&fs->ahead, ino);
 		if (b) {
 			size_t o = (size_t)off;
@@ -678,10 +686,14 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
-	if (!h)
+	if (!h) {
 		read_no_open(req, ino, size, off);
-	else if (h->size <= DEFER_FROM ||
-		 !defer(DEFER_READ, req, ino, size, off, fi))
+		return;
+	}
+	if (off == 0)
+		push_miss(&fs_of(req)->push, ino);
+	if (h->size <= DEFER_FROM ||
+	    !defer(DEFER_READ, req, ino, size, off, fi))
 		handle_read(req, ino, size, off, h);
 }
 

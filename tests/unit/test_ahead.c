@@ -189,12 +189,130 @@ static void test_hint(void **state)
 	assert_null(ahead_get(&f->p, child(f, 3)));
 }
 
+/* Directories of t with at least 3 files, the first a file. */
+static size_t dirs_with_files(const struct tree *t, uint64_t *out,
+			      size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->nnodes && n < max; i++) {
+		const struct tree_node *d = &t->nodes[i];
+
+		if (d->kind == TREE_DIR && d->nchildren >= 3 &&
+		    tree_node(t, tree_child(t, i + 1, 0))->kind ==
+			    TREE_ENTRY)
+			out[n++] = i + 1;
+	}
+	return n;
+}
+
+static size_t take_all(struct ahead_plan *p, const struct tree *t,
+		       uint64_t *got, size_t max)
+{
+	size_t n = 0;
+	uint64_t ino;
+
+	while (n < max && (ino = ahead_plan_take(p, t)) != 0)
+		got[n++] = ino;
+	return n;
+}
+
+/* The push plan (fs/push.c): runs, catching up, growing, next directory. */
+static void test_plan(void **state)
+{
+	struct fixture *f = *state;
+	struct ahead_plan p;
+	uint64_t got[64];
+	size_t n;
+
+	memset(&p, 0, sizeof(p));
+	/* One read of a file in the middle: no run yet. */
+	ahead_plan_miss(&p, f->t, child(f, 2), 2, 8);
+	assert_int_equal(take_all(&p, f->t, got, 64), 0);
+	/* The next one: a run of 2 files after it. */
+	ahead_plan_miss(&p, f->t, child(f, 3), 2, 8);
+	assert_int_equal(p.span, 2);
+	n = take_all(&p, f->t, got, 64);
+	assert_int_equal(n, 2);
+	assert_int_equal(got[0], child(f, 4));
+	assert_int_equal(got[1], child(f, 5));
+	/* The reader read both from the cache and misses at the run's
+	 * end: the span doubles. */
+	ahead_plan_miss(&p, f->t, child(f, 6), 2, 8);
+	assert_int_equal(p.span, 4);
+	assert_int_equal(ahead_plan_take(&p, f->t), child(f, 7));
+	/* The reader overtakes the pusher (at 8): what it passed is
+	 * skipped, and the span stays (the miss is inside the run). */
+	ahead_plan_miss(&p, f->t, child(f, 9), 2, 8);
+	assert_int_equal(p.span, 4);
+	n = take_all(&p, f->t, got, 64);
+	assert_true(n >= 3 && n <= 4);
+	assert_int_equal(got[0], child(f, 10));
+	assert_int_equal(got[2], child(f, 12));
+	/* The same file again changes nothing. */
+	ahead_plan_miss(&p, f->t, child(f, 9), 2, 8);
+	assert_int_equal(take_all(&p, f->t, got, 64), 0);
+	/* Growth stops at the maximum. */
+	ahead_plan_miss(&p, f->t, child(f, 2), 8, 8);
+	ahead_plan_miss(&p, f->t, child(f, 3), 8, 8);
+	take_all(&p, f->t, got, 64);
+	ahead_plan_miss(&p, f->t, child(f, 12), 8, 8);
+	assert_int_equal(p.span, 8);
+	/* A jump back: a new run waits for a second read. */
+	ahead_plan_miss(&p, f->t, child(f, 1), 2, 8);
+	assert_int_equal(take_all(&p, f->t, got, 64), 0);
+	assert_int_equal(p.span, 2);
+
+}
+
+/* The plan follows a reader from the end of one directory to the start of
+ * another, and only then. */
+static void test_plan_dirs(void **state)
+{
+	const char *src[] = { "data/sample.ccm" };
+	struct ccm_archive *a;
+	struct ccm_options o;
+	struct ahead_plan p;
+	struct tree *t;
+	uint64_t got[64], d[2];
+	size_t n, i;
+
+	(void)state;
+	ccm_options_init(&o);
+	assert_int_equal(ccm_archive_open(&a, src, 1, &o), 0);
+	assert_int_equal(tree_build(&t, a, TREE_LAYOUT_PLAIN), 0);
+	assert_int_equal(dirs_with_files(t, d, 2), 2);
+
+	memset(&p, 0, sizeof(p));
+	n = tree_node(t, d[0])->nchildren;
+	ahead_plan_miss(&p, t, tree_child(t, d[0], n - 3), 64, 64);
+	ahead_plan_miss(&p, t, tree_child(t, d[0], n - 2), 64, 64);
+	assert_int_equal(take_all(&p, t, got, 64), 1);
+	ahead_plan_miss(&p, t, tree_child(t, d[1], 0), 64, 64);
+	n = take_all(&p, t, got, 64);
+	assert_true(n >= 1);
+	assert_int_equal(got[0], tree_child(t, d[1], 1));
+	for (i = 0; i < n; i++)
+		assert_int_equal(tree_node(t, got[i])->parent, d[1]);
+	/* Not after a directory left before it was pushed to its end. */
+	memset(&p, 0, sizeof(p));
+	ahead_plan_miss(&p, t, tree_child(t, d[0], 0), 64, 64);
+	ahead_plan_miss(&p, t, tree_child(t, d[0], 1), 64, 64);
+	ahead_plan_miss(&p, t, tree_child(t, d[1], 0), 64, 64);
+	assert_int_equal(take_all(&p, t, got, 64), 0);
+	tree_free(t);
+	ccm_archive_free(a);
+	ccm_options_release(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
+		cmocka_unit_test(test_plan_dirs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,148 @@
+/*
+ * guard.c - abort the FUSE connection if the daemon dies.
+ *
+ * Normally a dying daemon closes /dev/fuse and the kernel aborts the
+ * connection: pending READs fail, readers get ENOTCONN.  A thread that is
+ * pushing into the page cache (fs/push.c) can be waiting, uninterruptibly,
+ * on a page that a reader holds locked for its READ; after a kill -9 that
+ * thread can never exit, so the device is never closed, the READ never
+ * answered, and reader and daemon hang for good.
+ *
+ * The guard is a child process that does what the kernel would have done:
+ * the kernel signals it (PR_SET_PDEATHSIG) when the thread that forked it,
+ * the daemon's serving thread, exits, and it writes to the connection's
+ * abort file in fusectl (/sys/fs/fuse/connections/N/abort).  That fails
+ * the READ, the reader unlocks the page, the push returns and the daemon
+ * dies.  The mount stays, disconnected, as after any crash.  On a clean
+ * exit the daemon kills the guard first.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "guard.h"
+
+/* Unescape a mountinfo field (\040 for space etc.). */
+static void unescape(char *s)
+{
+	char *w = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] && s[3]) {
+			*w++ = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) |
+				      (s[3] - '0'));
+			s += 4;
+		} else {
+			*w++ = *s++;
+		}
+	}
+	*w = '\0';
+}
+
+/*
+ * The fusectl name of the FUSE mount at path: the kernel's device number
+ * of its superblock (major << 20 | minor).  The last match wins: a mount
+ * on top of an earlier one is the one just made.
+ */
+static int connection_of(const char *path, unsigned long *id)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[8192];
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *save = NULL, *tok, *dev = NULL, *mp = NULL, *type = NULL;
+		unsigned long ma, mi;
+		int i;
+
+		tok = strtok_r(line, " ", &save);
+		for (i = 1; tok; i++) {
+			if (i == 3)
+				dev = tok;
+			else if (i == 5)
+				mp = tok;
+			else if (i > 6 && !strcmp(tok, "-"))
+				break;
+			tok = strtok_r(NULL, " ", &save);
+		}
+		type = tok ? strtok_r(NULL, " ", &save) : NULL;
+		if (!dev || !mp || !type || strncmp(type, "fuse", 4))
+			continue;
+		unescape(mp);
+		if (strcmp(mp, path) || sscanf(dev, "%lu:%lu", &ma, &mi) != 2)
+			continue;
+		*id = ma << 20 | mi;
+		found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
+static void close_from(int lo)
+{
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, lo, ~0U, 0) == 0)
+		return;
+#endif
+	for (; lo < 1024; lo++)
+		close(lo);
+}
+
+pid_t guard_start(const char *mountpoint)
+{
+	char path[64];
+	unsigned long id;
+	sigset_t set, old;
+	pid_t parent = getpid(), pid;
+	int fd;
+
+	if (!connection_of(mountpoint, &id))
+		return -1;
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%lu/abort", id);
+	if (access(path, W_OK) != 0)
+		return -1;
+	/* Blocked before the fork, so that a death right after it is not
+	 * missed: the signal waits for sigwaitinfo. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	pid = fork();
+	if (pid != 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return pid;	/* -1: no guard */
+	}
+	/* The child holds nothing of the daemon's, the device above all:
+	 * an open /dev/fuse would keep the connection alive. */
+	close_from(3);
+	signal(SIGINT, SIG_IGN);	/* a terminal's ^C is the daemon's */
+	prctl(PR_SET_NAME, "ccmailfs-guard");
+	if (prctl(PR_SET_PDEATHSIG, SIGUSR1) == 0 && getppid() == parent)
+		while (sigwaitinfo(&set, NULL) < 0 && errno == EINTR)
+			;
+	fd = open(path, O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "1", 1) < 0) {
+			/* Nothing left to tell: the connection is gone. */
+		}
+		close(fd);
+	}
+	_exit(0);
+}
+
+void guard_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}

@@ -1,0 +1,125 @@
+/*
+ * push.c - render the files a sequential reader is about to read and push
+ * them into the kernel's page cache (fuse_lowlevel_notify_store).
+ *
+ * tar, cp -r and rsync read a directory's files one after another, each
+ * in one READ; a READ is a round trip to the daemon and two wake-ups
+ * through the hypervisor (fs/loop.c).  Files found in the page cache cost
+ * neither, and the render runs on this thread while the reader works.
+ *
+ * The push waits, uninterruptibly, on any page a reader has locked for its
+ * own READ; the receiving thread answers that READ, and then the push goes
+ * on.  Two things follow.  The receiving thread must keep serving until
+ * this thread has finished (push_stopping).  And if the daemon dies at that
+ * moment (kill -9), this thread cannot, the device stays open and the
+ * reader waits for ever: the push only runs with fs/guard.c watching, which
+ * then aborts the connection.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "push.h"
+
+static void *pusher(void *arg)
+{
+	struct push *p = arg;
+	struct ccm_buf buf;
+
+	ccm_buf_init(&buf);
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		uint64_t ino = ahead_plan_take(&p->plan, p->t);
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
+		int stored = 0;
+
+		if (!ino) {
+			pthread_cond_wait(&p->cond, &p->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&p->lock);
+		ccm_buf_clear(&buf);
+		/* A file that fails to render, or not to its size, is left to
+		 * its own READ, which reports the error. */
+		if (tree_read(p->t, ino, &buf) == 0 && !buf.oom &&
+		    buf.len == tree_node(p->t, ino)->size) {
+			bv.buf[0].mem = buf.p;
+			bv.buf[0].size = buf.len;
+			/* Fails (ENOENT) for a file the kernel has no inode
+			 * for: nothing to do, its READ renders it. */
+			stored = fuse_lowlevel_notify_store(p->se, ino, 0,
+							    &bv, 0) == 0;
+		}
+		pthread_mutex_lock(&p->lock);
+		p->stored += stored;
+	}
+	p->ndone++;
+	pthread_mutex_unlock(&p->lock);
+	ccm_buf_release(&buf);
+	return NULL;
+}
+
+int push_start(struct push *p, struct fuse_session *se, const struct tree *t)
+{
+	sigset_t all, old;
+
+	memset(p, 0, sizeof(*p));
+	p->se = se;
+	p->t = t;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	/* Signals are for the loop's thread (fs/loop.c). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	while (p->nthreads < PUSH_THREADS &&
+	       pthread_create(&p->thread[p->nthreads], NULL, pusher, p) == 0)
+		p->nthreads++;
+	p->started = p->nthreads > 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!p->started) {
+		pthread_cond_destroy(&p->cond);
+		pthread_mutex_destroy(&p->lock);
+		return -1;
+	}
+	return 0;
+}
+
+void push_miss(struct push *p, uint64_t ino)
+{
+	if (!p->started)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->misses++;
+	ahead_plan_miss(&p->plan, p->t, ino, PUSH_FILES, PUSH_FILES_MAX);
+	if (p->plan.next < p->plan.end)
+		pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+int push_stopping(struct push *p)
+{
+	int running;
+
+	if (!p->started)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->cond);
+	running = p->ndone < p->nthreads;
+	pthread_mutex_unlock(&p->lock);
+	return running;
+}
+
+void push_end(struct push *p)
+{
+	unsigned i;
+
+	if (!p->started)
+		return;
+	push_stopping(p);
+	for (i = 0; i < p->nthreads; i++)
+		pthread_join(p->thread[i], NULL);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	p->started = 0;
+}

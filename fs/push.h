@@ -1,0 +1,47 @@
+/*
+ * push.h - files pushed into the kernel's page cache before they are read
+ * (fs/push.c).
+ */
+#ifndef CCMFS_PUSH_H
+#define CCMFS_PUSH_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "ahead.h"
+
+/* How far in front of a sequential reader the pusher goes, at first and
+ * at most (ahead_plan_miss). */
+#define PUSH_FILES 64
+#define PUSH_FILES_MAX 2048
+/* Rendering is most of a push: two threads keep ahead of tar. */
+#define PUSH_THREADS 2
+
+struct push {
+	struct fuse_session *se;
+	const struct tree *t;
+	pthread_t thread[PUSH_THREADS];
+	unsigned nthreads, ndone;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct ahead_plan plan;
+	int started, stop;
+	uint64_t stored, misses;	/* for the debug log */
+};
+
+/* Start the pushing threads; 0, or -1 (nothing started: p stays off). */
+int push_start(struct push *p, struct fuse_session *se, const struct tree *t);
+/* A READ of ino from offset 0 reached the daemon. */
+void push_miss(struct push *p, uint64_t ino);
+/*
+ * Ask the thread to stop; 1 while it has not finished.  Until then the
+ * caller must keep answering requests: the push may be waiting on a page
+ * that a reader holds locked for a READ in the queue.
+ */
+int push_stopping(struct push *p);
+/* Join the finished thread and free everything. */
+void push_end(struct push *p);
+
+#endif
