@@ -7,10 +7,10 @@
  * device, renders the files after them, so the next READ is answered from
  * memory while the reader was busy elsewhere.  A run stays AHEAD_FILES in
  * front of the reader; a file leaves its slot once read to its end, or
- * when the reader jumps elsewhere.  (Pushing the same bytes into the
- * kernel's page cache would spare the round trip too, but that push waits
- * on pages readers hold locked: see ops.c.)  No FUSE, no locks: one
- * thread owns it.
+ * when the reader jumps elsewhere.  With the page cache push on
+ * (fs/push.c), which spares the round trip too, only looked-up files are
+ * rendered here, and ahead_plan_* below plan the push.  No FUSE, no
+ * locks: one thread owns a struct ahead, the push's lock its plan.
  */
 #include <string.h>
 

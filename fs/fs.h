@@ -22,6 +22,7 @@ struct ccmfs {
 	struct loop *loop;	/* fs/loop.c: defers slow reads */
 	struct ahead ahead;	/* owned by the loop's receiving thread */
 	struct push push;	/* fs/push.c, when started */
+	uint64_t hold_ino;	/* test only: its READs are never answered */
 	int no_open;		/* the kernel skips open/release (NO_OPEN) */
 	int no_opendir;		/* and opendir/releasedir (NO_OPENDIR) */
 	/* The report's page cache is dropped shortly after each read of it,

@@ -44,6 +44,8 @@ static const char usage_text[] =
 	"                         $XDG_CACHE_HOME/ccmailfs/)\n"
 	"       noindex           (mount) neither load nor save an index\n"
 	"       norebuild         (mount) fail rather than rebuild the index\n"
+	"       nopush            (mount) do not push files into the page\n"
+	"                         cache ahead of sequential readers\n"
 	"       spin=USEC         (mount) poll for requests USEC microseconds\n"
 	"                         after each one, rendering ahead (default\n"
 	"                         100; 0 never)\n"

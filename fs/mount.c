@@ -335,6 +335,9 @@ int ccmfs_mount_main(int argc, char **argv)
 		else
 			nerr++;
 	}
+	if (getenv("CCMAILFS_TEST_HOLD_INO"))
+		fs.hold_ino = strtoull(getenv("CCMAILFS_TEST_HOLD_INO"), NULL,
+				       10);
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs.timeout = 86400.0;

@@ -3,7 +3,7 @@
 # Debian 12 package names; runs apt-get as root, or through sudo.
 # usage: scripts/deps.sh [extra-package...]
 set -eu
-pkgs="meson ninja-build pkg-config gcc libc6-dev libfuse3-dev fuse3 libcmocka-dev python3 rsync libmime-tools-perl valgrind dovecot-imapd maildrop mblaze"
+pkgs="meson ninja-build pkg-config gcc libc6-dev libfuse3-dev fuse3 libcmocka-dev python3 rsync libmime-tools-perl util-linux-extra valgrind dovecot-imapd maildrop mblaze"
 missing=""
 for p in $pkgs "$@"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

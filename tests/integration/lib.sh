@@ -11,8 +11,19 @@ MOUNTS=""
 PIDS=""
 FAILS=0
 
+# abort MNT: abort the FUSE connection of MNT through fusectl, if it is still
+# mounted, so that a failed test never leaves processes hanging on it.
+abort_conn() {
+	dev=$(awk -v m="$1" '$5 == m { d = $3 } END { print d }' /proc/self/mountinfo)
+	[ -n "$dev" ] || return 0
+	id=$(( (${dev%%:*} << 20) | ${dev##*:} ))
+	[ -w "/sys/fs/fuse/connections/$id/abort" ] &&
+		echo 1 >"/sys/fs/fuse/connections/$id/abort" 2>/dev/null || true
+}
+
 cleanup() {
 	for m in $MOUNTS; do
+		abort_conn "$m"
 		mountpoint -q "$m" 2>/dev/null && fusermount3 -u -z "$m" 2>/dev/null
 	done
 	for p in $PIDS; do
