@@ -52,20 +52,37 @@ void ahead_release(struct ahead *p)
 	p->hint = 0;
 }
 
+/*
+ * The position of ino among d's children.  link_children (tree.c) fills a
+ * directory's children in inode order, so a binary search finds it.
+ */
+static size_t find_child(const struct tree *t, const struct tree_node *d,
+			 uint64_t ino)
+{
+	const uint32_t *c = t->children + d->first;
+	size_t lo = 0, hi = d->nchildren;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c[mid] < ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < d->nchildren && c[lo] == ino ? lo : d->nchildren;
+}
+
 static size_t position(const struct ahead *p, const struct tree_node *d,
 		       uint64_t dir, uint64_t ino)
 {
 	const uint32_t *c = p->t->children + d->first;
-	size_t i;
 
 	/* The common case: the file after the last one. */
 	if (p->dir == dir && p->last + 1 < d->nchildren &&
 	    c[p->last + 1] == ino)
 		return p->last + 1;
-	for (i = 0; i < d->nchildren; i++)
-		if (c[i] == ino)
-			return i;
-	return d->nchildren;
+	return find_child(p->t, d, ino);
 }
 
 void ahead_note(struct ahead *p, uint64_t ino)
@@ -183,24 +200,6 @@ int ahead_step(struct ahead *p)
 	return 0;
 }
 
-static size_t plan_position(const struct tree *t, const struct tree_node *d,
-			    const struct ahead_plan *p, uint64_t dir,
-			    uint64_t ino)
-{
-	const uint32_t *c = t->children + d->first;
-	size_t i;
-
-	/* A miss inside the run, usually just after the pushed files. */
-	if (p->dir == dir)
-		for (i = p->last; i < p->end && i < d->nchildren; i++)
-			if (c[i] == ino)
-				return i;
-	for (i = 0; i < d->nchildren; i++)
-		if (c[i] == ino)
-			return i;
-	return d->nchildren;
-}
-
 void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
 		     uint64_t ino, size_t min_span, size_t max_span)
 {
@@ -210,7 +209,7 @@ void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
 	if (!n || n->kind != TREE_ENTRY)
 		return;
 	d = tree_node(t, n->parent);
-	pos = plan_position(t, d, p, n->parent, ino);
+	pos = find_child(t, d, ino);
 	if (pos >= d->nchildren)
 		return;
 	if (p->dir == n->parent && pos == p->last)

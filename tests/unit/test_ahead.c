@@ -282,6 +282,11 @@ static void test_plan_dirs(void **state)
 	assert_int_equal(ccm_archive_open(&a, src, 1, &o), 0);
 	assert_int_equal(tree_build(&t, a, TREE_LAYOUT_PLAIN), 0);
 	assert_int_equal(dirs_with_files(t, d, 2), 2);
+	/* ahead.c finds a file among its siblings by binary search. */
+	for (i = 0; i < t->nnodes; i++)
+		for (n = 1; n < t->nodes[i].nchildren; n++)
+			assert_true(tree_child(t, i + 1, n - 1) <
+				    tree_child(t, i + 1, n));
 
 	memset(&p, 0, sizeof(p));
 	n = tree_node(t, d[0])->nchildren;
