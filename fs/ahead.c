@@ -183,6 +183,13 @@ int ahead_step(struct ahead *p)
 	for (i = 0; i < AHEAD_FILES && !s; i++)
 		if (!p->slot[i].ino)
 			s = &p->slot[i];
+	/* A looked-up file read from the page cache (the push) never frees
+	 * its slot through a READ: a newer hint takes the place of one. */
+	for (i = 0; i < AHEAD_FILES && !s && p->hint; i++)
+		if (p->slot[i].pos == HINT_POS) {
+			slot_free(&p->slot[i]);
+			s = &p->slot[i];
+		}
 	if (s && p->hint) {
 		uint64_t ino = p->hint;
 

@@ -31,7 +31,7 @@ struct ccmfs {
 	pthread_t watcher;
 	pthread_mutex_t wlock;
 	pthread_cond_t wcond;
-	int wpending, wstop, wstarted;
+	int wpending, wstop, wstarted, wdone;
 };
 
 extern const struct fuse_lowlevel_ops ccmfs_ops;

@@ -103,7 +103,7 @@ pid_t guard_start(const char *mountpoint)
 	unsigned long id;
 	sigset_t set, old;
 	pid_t parent = getpid(), pid;
-	int fd;
+	int fd, ready[2];
 
 	if (!connection_of(mountpoint, &id))
 		return -1;
@@ -115,25 +115,65 @@ pid_t guard_start(const char *mountpoint)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, &old);
+	if (pipe(ready) != 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return -1;
+	}
 	pid = fork();
 	if (pid != 0) {
+		char c = 0;
+		ssize_t n;
+
 		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(ready[1]);
+		/* One byte once the guard watches; nothing if it could not. */
+		do
+			n = read(ready[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		close(ready[0]);
+		if (pid > 0 && n != 1) {
+			guard_stop(pid);
+			return -1;
+		}
 		return pid;	/* -1: no guard */
 	}
 	/* The child holds nothing of the daemon's, the device above all:
-	 * an open /dev/fuse would keep the connection alive. */
-	close_from(3);
-	signal(SIGINT, SIG_IGN);	/* a terminal's ^C is the daemon's */
-	prctl(PR_SET_NAME, "ccmailfs-guard");
-	if (prctl(PR_SET_PDEATHSIG, SIGUSR1) == 0 && getppid() == parent)
-		while (sigwaitinfo(&set, NULL) < 0 && errno == EINTR)
-			;
+	 * an open /dev/fuse would keep the connection alive; fd 3 becomes
+	 * the ready pipe. */
+	if (ready[1] != 3 && dup2(ready[1], 3) < 0)
+		_exit(1);
+	close_from(4);
+	/* Opened now, while the number is this mount's: a write through it
+	 * once the connection is gone does nothing, where the same path
+	 * could by then name another mount. */
 	fd = open(path, O_WRONLY);
-	if (fd >= 0) {
-		if (write(fd, "1", 1) < 0) {
-			/* Nothing left to tell: the connection is gone. */
+	/* Signals meant for the daemon, or for its terminal's process
+	 * group (^C, ^\, a hangup), must not take the guard with it. */
+	setsid();
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	prctl(PR_SET_NAME, "ccmailfs-guard");
+	if (fd < 0 || prctl(PR_SET_PDEATHSIG, SIGUSR1) != 0)
+		_exit(1);	/* no byte on the pipe: no push */
+	if (write(3, "1", 1) != 1)
+		_exit(1);
+	close(3);
+	if (getppid() == parent) {
+		siginfo_t si;
+
+		/* The kernel sends the death signal as from the daemon; a
+		 * SIGUSR1 from anyone else (pkill -USR1 ccmailfs) is not it. */
+		for (;;) {
+			if (sigwaitinfo(&set, &si) < 0)
+				continue;
+			if (si.si_pid == parent)
+				break;
 		}
-		close(fd);
+	}
+	if (write(fd, "1", 1) < 0) {
+		/* Nothing left to tell: the connection is gone. */
 	}
 	_exit(0);
 }

@@ -65,6 +65,48 @@ int loop_cpus(void)
 	return CPU_COUNT(&set);
 }
 
+/*
+ * SIGTERM, SIGINT and SIGHUP end the loop through this flag, not through
+ * fuse_session_exit as libfuse's handlers do: once the session is marked
+ * exited, libfuse's receive drops the request it has just read, and a
+ * reader whose READ is dropped keeps its page locked; a push waiting on
+ * that page (fs/push.c) would then never finish, nor the daemon.
+ */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_signal = 1;
+}
+
+static int set_handler(int sig, void (*fn)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(sig, &sa, NULL);
+}
+
+int loop_set_signal_handlers(void)
+{
+	stop_signal = 0;
+	if (set_handler(SIGTERM, on_stop) || set_handler(SIGINT, on_stop) ||
+	    set_handler(SIGHUP, on_stop) || set_handler(SIGPIPE, SIG_IGN))
+		return -1;
+	return 0;
+}
+
+void loop_remove_signal_handlers(void)
+{
+	set_handler(SIGTERM, SIG_DFL);
+	set_handler(SIGINT, SIG_DFL);
+	set_handler(SIGHUP, SIG_DFL);
+	set_handler(SIGPIPE, SIG_DFL);
+}
+
 struct loop *loop_new(struct fuse_session *se, unsigned workers,
 		      unsigned spin_us)
 {
@@ -161,8 +203,8 @@ int loop_run(struct loop *l, int (*idle)(void *, int), void *idle_arg)
 		free(tid);
 		return err;
 	}
-	/* Signals (SIGINT, SIGTERM: fuse_set_signal_handlers) go to this
-	 * thread, whose poll then returns EINTR. */
+	/* Signals (SIGINT, SIGTERM, SIGHUP: loop_set_signal_handlers) go
+	 * to this thread, whose poll then returns EINTR. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (i = 0; i < l->nworkers; i++)
@@ -171,7 +213,7 @@ int loop_run(struct loop *l, int (*idle)(void *, int), void *idle_arg)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	l->running = n > 0;
 
-	while (!fuse_session_exited(se)) {
+	while (!fuse_session_exited(se) && !stop_signal) {
 		r = fuse_session_receive_buf(se, &buf);
 		if (r == -EAGAIN) {
 			/* Work ahead first, then poll, then sleep. */

@@ -17,6 +17,12 @@ struct loop;
 struct loop *loop_new(struct fuse_session *se, unsigned workers,
 		      unsigned spin_us);
 void loop_free(struct loop *l);
+/*
+ * SIGTERM, SIGINT and SIGHUP make loop_run return (SIGPIPE is ignored);
+ * 0, or -1 with errno.  Unlike libfuse's handlers, no request is lost.
+ */
+int loop_set_signal_handlers(void);
+void loop_remove_signal_handlers(void);
 /* The CPUs this process may run on. */
 int loop_cpus(void);
 

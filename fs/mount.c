@@ -351,12 +351,10 @@ int ccmfs_mount_main(int argc, char **argv)
 	 * under the mount gives EIO, never SIGBUS. */
 	ccm_archive_unmap(a);
 
-	/* A shell starts background jobs with SIGINT ignored, and libfuse
-	 * leaves an ignored signal alone; but SIGINT and SIGTERM must always
-	 * unmount cleanly, so they are reset first. */
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	if (fuse_set_signal_handlers(se) != 0) {
+	/* A shell starts background jobs with SIGINT ignored; SIGINT and
+	 * SIGTERM must always unmount cleanly, and loop_set_signal_handlers
+	 * sets them whatever they were. */
+	if (loop_set_signal_handlers() != 0) {
 		status = fail("cannot set signal handlers");
 		goto out_session;
 	}
@@ -415,7 +413,7 @@ int ccmfs_mount_main(int argc, char **argv)
 	fuse_session_unmount(se);
 	say("unmounted %s", co.mountpoint);
 out_signals:
-	fuse_remove_signal_handlers(se);
+	loop_remove_signal_handlers();
 out_session:
 	fuse_session_destroy(se);
 	goto out;

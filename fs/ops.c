@@ -532,12 +532,14 @@ static void serve_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 }
 
+static int watch_stopping(struct ccmfs *fs);
+
 int ccmfs_idle(void *arg, int sleeping)
 {
 	struct ccmfs *fs = arg;
 
 	if (sleeping == 2)
-		return push_stopping(&fs->push);
+		return push_stopping(&fs->push) | watch_stopping(fs);
 	if (!sleeping)
 		return ahead_step(&fs->ahead);
 	ahead_release(&fs->ahead);
@@ -599,8 +601,24 @@ static void *watcher(void *arg)
 						 0);
 		pthread_mutex_lock(&fs->wlock);
 	}
+	fs->wdone = 1;
 	pthread_mutex_unlock(&fs->wlock);
 	return NULL;
+}
+
+/* Like push_stopping: the invalidation may wait on a reader's page. */
+static int watch_stopping(struct ccmfs *fs)
+{
+	int running;
+
+	if (!fs->wstarted)
+		return 0;
+	pthread_mutex_lock(&fs->wlock);
+	fs->wstop = 1;
+	pthread_cond_signal(&fs->wcond);
+	running = !fs->wdone;
+	pthread_mutex_unlock(&fs->wlock);
+	return running;
 }
 
 void ccmfs_watch_start(struct ccmfs *fs)

@@ -310,6 +310,44 @@ static void test_plan_dirs(void **state)
 	ccm_options_release(&o);
 }
 
+/* Hints that are never read (their files came from the page cache) do
+ * not use up the slots: the newest is still rendered. */
+static void test_hint_slots(void **state)
+{
+	const char *src[] = { "data/sample.ccm" };
+	struct ccm_archive *a;
+	struct ccm_options o;
+	struct ahead p;
+	struct tree *t;
+	uint64_t ino, last = 0;
+	size_t n = 0;
+
+	(void)state;
+	ccm_options_init(&o);
+	assert_int_equal(ccm_archive_open(&a, src, 1, &o), 0);
+	assert_int_equal(tree_build(&t, a, TREE_LAYOUT_PLAIN), 0);
+	ahead_init(&p, t);
+	for (ino = 1; ino <= t->nnodes; ino++) {
+		const struct tree_node *nd = tree_node(t, ino);
+
+		if (nd->kind != TREE_ENTRY || nd->size == 0 ||
+		    nd->size > AHEAD_MAX_SIZE)
+			continue;
+		ahead_hint(&p, ino);
+		while (ahead_step(&p))
+			;
+		assert_non_null(ahead_get(&p, ino));
+		last = ino;
+		n++;
+	}
+	assert_true(n > AHEAD_FILES);
+	assert_non_null(ahead_get(&p, last));
+	ahead_release(&p);
+	tree_free(t);
+	ccm_archive_free(a);
+	ccm_options_release(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,6 +356,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
 		cmocka_unit_test(test_plan_dirs),
+		cmocka_unit_test(test_hint_slots),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
