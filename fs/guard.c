@@ -28,63 +28,20 @@
 #include <unistd.h>
 
 #include "guard.h"
-
-/* Unescape a mountinfo field (\040 for space etc.). */
-static void unescape(char *s)
-{
-	char *w = s;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] && s[3]) {
-			*w++ = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) |
-				      (s[3] - '0'));
-			s += 4;
-		} else {
-			*w++ = *s++;
-		}
-	}
-	*w = '\0';
-}
+#include "mountinfo.h"
 
 /*
  * The fusectl name of the FUSE mount at path: the kernel's device number
- * of its superblock (major << 20 | minor).  The last match wins: a mount
- * on top of an earlier one is the one just made.
+ * of its superblock (major << 20 | minor).
  */
 static int connection_of(const char *path, unsigned long *id)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-	char line[8192];
-	int found = 0;
+	unsigned long ma, mi;
 
-	if (!f)
+	if (!mountinfo_find(path, "fuse", &ma, &mi))
 		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		char *save = NULL, *tok, *dev = NULL, *mp = NULL, *type = NULL;
-		unsigned long ma, mi;
-		int i;
-
-		tok = strtok_r(line, " ", &save);
-		for (i = 1; tok; i++) {
-			if (i == 3)
-				dev = tok;
-			else if (i == 5)
-				mp = tok;
-			else if (i > 6 && !strcmp(tok, "-"))
-				break;
-			tok = strtok_r(NULL, " ", &save);
-		}
-		type = tok ? strtok_r(NULL, " ", &save) : NULL;
-		if (!dev || !mp || !type || strncmp(type, "fuse", 4))
-			continue;
-		unescape(mp);
-		if (strcmp(mp, path) || sscanf(dev, "%lu:%lu", &ma, &mi) != 2)
-			continue;
-		*id = ma << 20 | mi;
-		found = 1;
-	}
-	fclose(f);
-	return found;
+	*id = ma << 20 | mi;
+	return 1;
 }
 
 static void close_from(int lo)

@@ -22,6 +22,7 @@
 #include "guard.h"
 #include "index.h"
 #include "loop.h"
+#include "mountinfo.h"
 #include "optlist.h"
 
 static int use_syslog;
@@ -65,47 +66,6 @@ static int fail(const char *fmt, ...)
 	fputc('\n', stderr);
 	va_end(ap);
 	return 2;
-}
-
-/* Unescape a mountinfo field (\040 for space etc.). */
-static void unescape(char *s)
-{
-	char *w = s;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] && s[3]) {
-			*w++ = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) |
-				      (s[3] - '0'));
-			s += 4;
-		} else {
-			*w++ = *s++;
-		}
-	}
-	*w = '\0';
-}
-
-static int is_mounted(const char *path)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-	char line[8192];
-	int found = 0;
-
-	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *save = NULL, *tok;
-		int i;
-
-		tok = strtok_r(line, " ", &save);
-		for (i = 1; tok && i < 5; i++)
-			tok = strtok_r(NULL, " ", &save);
-		if (tok) {
-			unescape(tok);
-			found = strcmp(tok, path) == 0;
-		}
-	}
-	fclose(f);
-	return found;
 }
 
 struct split {
@@ -255,7 +215,7 @@ int ccmfs_mount_main(int argc, char **argv)
 			      errno ? strerror(errno) : "not a directory");
 		goto out;
 	}
-	if (realpath(mnt, real) && is_mounted(real)) {
+	if (realpath(mnt, real) && mountinfo_find(real, "", NULL, NULL)) {
 		status = fail("mount point %s is busy (already mounted); "
 			      "unmount it with 'fusermount3 -u %s' first",
 			      mnt, mnt);
