@@ -90,8 +90,7 @@ void ahead_note(struct ahead *p, uint64_t ino)
 	const struct tree_node *n = tree_node(p->t, ino), *d;
 	size_t pos, i;
 
-	if (p->hint == ino)
-		p->hint = 0;	/* its read came first: too late to render */
+	ahead_unhint(p, ino);	/* its read came first: too late to render */
 	if (!n || n->kind != TREE_ENTRY)
 		return;
 	d = tree_node(p->t, n->parent);
