@@ -14,7 +14,17 @@
 #include "tree.h"
 
 struct ccmfs {
-	struct tree *tree;
+	struct tree *tree;	/* NULL until ready, then the whole tree */
+	/* A first mount serves while the scan runs (fs/mount.c): until
+	 * ready, the root is served from top (index_open's io->defer) and
+	 * every other request waits; ccmfs_publish ends that. */
+	struct tree *top;
+	int ready, build_err;
+	pthread_mutex_t rlock;
+	pthread_cond_t rcond;
+	int live;		/* go_live has run (receiving thread only) */
+	int want_push;		/* the guard runs: go_live starts the push */
+	void (*on_live)(struct ccmfs *fs);	/* then calls this */
 	uid_t uid;
 	gid_t gid;
 	double timeout;		/* entry and attribute timeouts, seconds */
@@ -41,6 +51,10 @@ int ccmfs_errno(int err);
 
 /* The loop's idle hook (fs/loop.h): renders ahead of sequential readers. */
 int ccmfs_idle(void *fs, int sleeping);
+
+/* The tree is ready (t), or could not be built (t NULL, err): wake
+ * every waiting request.  Any thread; once. */
+void ccmfs_publish(struct ccmfs *fs, struct tree *t, int err);
 
 /* Start and stop the report invalidation thread (fs->se must be set). */
 void ccmfs_watch_start(struct ccmfs *fs);

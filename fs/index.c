@@ -343,6 +343,50 @@ static void make_key(const struct ccm_archive *a, enum tree_layout layout,
 	ccm_archive_key(a, extra, key);
 }
 
+/* The tree of a scanned archive, with its report. */
+static int finish(const struct ccm_archive *a, enum tree_layout layout,
+		  struct tree **tp)
+{
+	struct ccm_buf report;
+	struct report_counts rc;
+	struct tree *t = NULL;
+	int err;
+
+	ccm_buf_init(&report);
+	err = tree_build(&t, a, layout);
+	if (!err)
+		err = report_build(a, t, &report, &rc);
+	if (!err)
+		err = tree_set_report(t, report.p, report.len);
+	ccm_buf_release(&report);
+	if (err) {
+		tree_free(t);
+		t = NULL;
+	}
+	*tp = t;
+	return err;
+}
+
+int index_finish(struct ccm_archive *a, enum tree_layout layout,
+		 struct tree **tp)
+{
+	int err = ccm_archive_scan(a, NULL, NULL);
+
+	*tp = NULL;
+	return err ? err : finish(a, layout, tp);
+}
+
+void index_top_free(struct tree *top)
+{
+	struct ccm_archive *sh;
+
+	if (!top)
+		return;
+	sh = (struct ccm_archive *)top->a;
+	tree_free(top);
+	ccm_archive_free(sh);
+}
+
 int index_open(const struct index_opts *io, char **paths, size_t npaths,
 	       const struct ccm_options *o, enum tree_layout layout,
 	       struct ccm_archive **ap, struct tree **tp, int *loaded,
@@ -350,8 +394,7 @@ int index_open(const struct index_opts *io, char **paths, size_t npaths,
 {
 	struct ccm_archive *a = NULL;
 	struct tree *t = NULL;
-	struct ccm_buf key, report;
-	struct report_counts rc;
+	struct ccm_buf key;
 	struct progress pr;
 	char cand[2][4096], why[600] = "";
 	int ncand = 0, i, err;
@@ -361,7 +404,6 @@ int index_open(const struct index_opts *io, char **paths, size_t npaths,
 	*loaded = 0;
 	note[0] = '\0';
 	ccm_buf_init(&key);
-	ccm_buf_init(&report);
 	err = ccm_archive_prepare(&a, (const char *const *)paths, npaths, o);
 	if (err) {
 		snprintf(msg, msglen, "cannot read the sources: %s",
@@ -406,22 +448,34 @@ int index_open(const struct index_opts *io, char **paths, size_t npaths,
 	memset(&pr, 0, sizeof(pr));
 	clock_gettime(CLOCK_MONOTONIC, &pr.start);
 	pr.name = a->nfiles ? a->files[0].name : "";
-	err = ccm_archive_scan(a, io->progress ? show_progress : NULL, &pr);
-	if (pr.shown)
-		fputc('\n', stderr);
-	if (!err)
-		err = tree_build(&t, a, layout);
-	if (!err)
-		err = report_build(a, t, &report, &rc);
-	if (!err)
-		err = tree_set_report(t, report.p, report.len);
+	if (io->defer) {
+		struct ccm_archive *sh = NULL;
+
+		/* The pass that reads the sources, with the progress line;
+		 * index_finish then works from page cache. */
+		err = ccm_archive_survey(a, io->progress ? show_progress : NULL,
+					 &pr, &sh);
+		if (pr.shown)
+			fputc('\n', stderr);
+		if (!err) {
+			err = tree_build(&t, sh, layout);
+			if (err)
+				ccm_archive_free(sh);
+		}
+	} else {
+		err = ccm_archive_scan(a, io->progress ? show_progress : NULL,
+				       &pr);
+		if (pr.shown)
+			fputc('\n', stderr);
+		if (!err)
+			err = finish(a, layout, &t);
+	}
 	if (err) {
 		snprintf(msg, msglen, "%s", ccm_strerror(err));
 		goto fail;
 	}
 done:
 	ccm_buf_release(&key);
-	ccm_buf_release(&report);
 	*ap = a;
 	*tp = t;
 	return 0;
@@ -429,7 +483,6 @@ fail:
 	tree_free(t);
 	ccm_archive_free(a);
 	ccm_buf_release(&key);
-	ccm_buf_release(&report);
 	return err ? err : -CCM_E_FORMAT;
 }
 

@@ -19,6 +19,7 @@ struct index_opts {
 	enum index_mode mode;
 	const char *path;	/* -o index=PATH, else the default places */
 	int progress;		/* show progress on stderr (a terminal) */
+	int defer;		/* without an index, survey only (index_finish) */
 	void (*log)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 };
 
@@ -36,6 +37,18 @@ int index_open(const struct index_opts *io, char **paths, size_t npaths,
 	       const struct ccm_options *o, enum tree_layout layout,
 	       struct ccm_archive **a, struct tree **t, int *loaded,
 	       char *note, size_t notelen, char *msg, size_t msglen);
+/*
+ * With io->defer, when there is no index to load, index_open reads the
+ * sources once to find the accounts (ccm_archive_survey) and *t is only the
+ * top of the tree: root, report and account directories, with the inode
+ * numbers and names of the full tree, no folders or files, no report text.
+ * Free it with index_top_free.  index_finish then scans *a and builds the
+ * whole tree; it may run on another thread (it touches only a and t).
+ */
+int index_finish(struct ccm_archive *a, enum tree_layout layout,
+		 struct tree **t);
+void index_top_free(struct tree *top);
+
 /*
  * Save the index of a freshly built *a and *t (logs where, through
  * io->log), then replace them by the same index loaded back from the file

@@ -125,8 +125,89 @@ static void usage_hint(void)
 }
 
 /* A named file with bytes but not one message or marker is no export. */
-static const char *not_an_export(const struct ccm_archive *a, char **src,
-				 size_t nsrc)
+/*
+ * A first mount is served as soon as the accounts are known: the scan,
+ * the tree and the index are built here, on a thread of their own, while
+ * the root lists (SPEC 6: a mount is ready in about the time the export
+ * takes to read).  Everything else waits for ccmfs_publish.
+ */
+struct builder {
+	struct ccmfs *fs;
+	struct ccm_archive *a;	/* prepared, unscanned; replaced by reload */
+	char **pos;
+	size_t npos;
+	const struct ccm_options *opt;
+	const char *source, *mountpoint;
+	pthread_t tid;
+	int started;
+};
+
+static void log_counts(const struct ccm_archive *a, const char *source,
+		       const char *mountpoint)
+{
+	uint64_t nmsg = 0, nerr = 0;
+	size_t i;
+
+	for (i = 0; i < a->nentries; i++) {
+		if (a->entries[i].kind == CCM_ENTRY_MESSAGE)
+			nmsg++;
+		else
+			nerr++;
+	}
+	say("mounted %s on %s: %llu messages, %llu error entries, %llu "
+	    "warnings", source, mountpoint, (unsigned long long)nmsg,
+	    (unsigned long long)nerr, (unsigned long long)a->warns.n);
+}
+
+static void *build_thread(void *arg)
+{
+	struct builder *b = arg;
+	struct tree *t = NULL;
+	int err;
+
+	/* Test hook: a slow first scan, to see what waits for it (t11). */
+	if (getenv("CCMAILFS_TEST_BUILD_DELAY_MS"))
+		usleep(1000u * (unsigned)atoi(getenv("CCMAILFS_TEST_BUILD_DELAY_MS")));
+	err = index_finish(b->a, layout, &t);
+	if (err) {
+		say("cannot index %s: %s; every request but the root's "
+		    "listing fails with EIO", b->source, ccm_strerror(err));
+	} else {
+		index_store(&iopts, b->pos, b->npos, b->opt, &b->a, &t, layout);
+		/* As before a mount: pread from now on, never SIGBUS. */
+		ccm_archive_unmap(b->a);
+		log_counts(b->a, b->source, b->mountpoint);
+	}
+	ccmfs_publish(b->fs, t, err);
+	return NULL;
+}
+
+static int build_start(struct builder *b)
+{
+	sigset_t all, old;
+
+	/* Signals are for the loop's thread (fs/loop.c). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	b->started = pthread_create(&b->tid, NULL, build_thread, b) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return b->started ? 0 : -1;
+}
+
+static int debug_push;
+
+static void say_push(struct ccmfs *fs)
+{
+	if (debug_push)
+		say("page cache push: %s", fs->push.started ? "on" :
+		    no_push ? "off (-o nopush)" :
+		    "off (needs two CPUs and a writable "
+		    "/sys/fs/fuse/connections)");
+}
+
+static const char *not_an_export(const struct ccm_archive *a,
+				 const struct ccm_file_stats *stats,
+				 char **src, size_t nsrc)
 {
 	size_t i, j;
 
@@ -136,7 +217,7 @@ static const char *not_an_export(const struct ccm_archive *a, char **src,
 		if (stat(src[i], &st) || !S_ISREG(st.st_mode))
 			continue;
 		for (j = 0; j < a->nfiles; j++) {
-			const struct ccm_file_stats *s = &a->stats[j];
+			const struct ccm_file_stats *s = &stats[j];
 
 			if (strcmp(a->files[j].path, src[i]) == 0 &&
 			    a->files[j].size > 0 && s->nmsg == 0 &&
@@ -160,7 +241,7 @@ int ccmfs_mount_main(int argc, char **argv)
 	const char *bad;
 	size_t npos = 0, i;
 	int status = 2, err, j, loaded = 0;
-	uint64_t nmsg = 0, nerr = 0;
+	struct builder bld;
 	char note[700];
 	struct stat st;
 	pid_t guard = -1;
@@ -169,6 +250,7 @@ int ccmfs_mount_main(int argc, char **argv)
 	ccm_buf_init(&fopts);
 	ccm_buf_init(&fsname);
 	memset(&fs, 0, sizeof(fs));
+	memset(&bld, 0, sizeof(bld));
 	memset(&co, 0, sizeof(co));
 	pos = calloc((size_t)argc + 1, sizeof(*pos));
 	if (!pos || fuse_opt_add_arg(&args, argv[0]))
@@ -256,15 +338,21 @@ int ccmfs_mount_main(int argc, char **argv)
 	{
 		char msg[1024];
 
-		/* Index or scan now, before anything is mounted. */
+		/* Load the index, or find the accounts now, before anything
+		 * is mounted; the rest of a first scan runs once mounted. */
 		iopts.progress = isatty(STDERR_FILENO);
 		iopts.log = say;
+		iopts.defer = 1;
 		err = index_open(&iopts, pos, npos, &opt, layout, &a, &fs.tree,
 				 &loaded, note, sizeof(note), msg, sizeof(msg));
 		if (err) {
 			status = fail("%s", msg);
 			goto out_session;
 		}
+	}
+	if (!loaded) {
+		fs.top = fs.tree;
+		fs.tree = NULL;
 	}
 	for (i = 0; i < a->nbad; i++) {
 		size_t k;
@@ -282,18 +370,12 @@ int ccmfs_mount_main(int argc, char **argv)
 		say("warning: skipped %s: %s", a->bad[i].path,
 		    ccm_strerror(a->bad[i].err));
 	}
-	bad = not_an_export(a, pos, npos);
+	bad = not_an_export(a, fs.top ? fs.top->a->stats : a->stats, pos,
+			    npos);
 	if (bad) {
 		status = fail("%s is not a cc:Mail export (no Message: line "
 			      "found; see 'ccmailfs --check %s')", bad, bad);
 		goto out_session;
-	}
-	/* The counts for the log line; the report itself is in the tree. */
-	for (i = 0; i < a->nentries; i++) {
-		if (a->entries[i].kind == CCM_ENTRY_MESSAGE)
-			nmsg++;
-		else
-			nerr++;
 	}
 	if (getenv("CCMAILFS_TEST_HOLD_INO"))
 		fs.hold_ino = strtoull(getenv("CCMAILFS_TEST_HOLD_INO"), NULL,
@@ -301,15 +383,17 @@ int ccmfs_mount_main(int argc, char **argv)
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs.timeout = 86400.0;
+	pthread_mutex_init(&fs.rlock, NULL);
+	pthread_cond_init(&fs.rcond, NULL);
 
 	/* Only now, with a result worth keeping (not a non-export). */
 	if (note[0])
 		say("%s", note);
-	if (!loaded)
-		index_store(&iopts, pos, npos, &opt, &a, &fs.tree, layout);
 	/* From here on, sources are read with pread: a source that shrinks
-	 * under the mount gives EIO, never SIGBUS. */
-	ccm_archive_unmap(a);
+	 * under the mount gives EIO, never SIGBUS.  A first scan maps them
+	 * until it is done (build_thread). */
+	if (loaded)
+		ccm_archive_unmap(a);
 
 	/* A shell starts background jobs with SIGINT ignored; SIGINT and
 	 * SIGTERM must always unmount cleanly, and loop_set_signal_handlers
@@ -328,9 +412,6 @@ int ccmfs_mount_main(int argc, char **argv)
 		fuse_set_log_func(log_line);
 	}
 	fuse_daemonize(co.foreground);
-	say("mounted %s on %s: %llu messages, %llu error entries, %llu "
-	    "warnings", pos[0], co.mountpoint, (unsigned long long)nmsg,
-	    (unsigned long long)nerr, (unsigned long long)a->warns.n);
 	/*
 	 * A render allocates and frees blocks as large as one message or
 	 * window; glibc would keep freed ones in per-thread heaps and grow
@@ -345,20 +426,35 @@ int ccmfs_mount_main(int argc, char **argv)
 	guard = -1;
 	if (!no_push && !co.singlethread && loop_cpus() > 1)
 		guard = guard_start(co.mountpoint);
-	ccmfs_watch_start(&fs);
-	if (guard > 0 && push_start(&fs.push, se, fs.tree) != 0) {
-		guard_stop(guard);
-		guard = -1;
+	fs.want_push = guard > 0;
+	debug_push = co.foreground && co.debug;
+	fs.on_live = say_push;
+	if (loaded) {
+		log_counts(a, pos[0], co.mountpoint);
+		ccmfs_publish(&fs, fs.tree, 0);
+	} else {
+		bld.fs = &fs;
+		bld.a = a;
+		bld.pos = pos;
+		bld.npos = npos;
+		bld.opt = &opt;
+		bld.source = pos[0];
+		bld.mountpoint = co.mountpoint;
+		if (build_start(&bld) != 0) {
+			say("cannot start the indexing thread");
+			ccmfs_publish(&fs, NULL, -ENOMEM);
+		}
 	}
-	if (co.foreground && co.debug)
-		say("page cache push: %s", fs.push.started ? "on" :
-		    no_push ? "off (-o nopush)" :
-		    "off (needs two CPUs and a writable "
-		    "/sys/fs/fuse/connections)");
 	fs.loop = loop_new(se, co.singlethread ? 0 : co.max_threads, spin_us);
-	ahead_init(&fs.ahead, fs.tree);
 	err = fs.loop ? loop_run(fs.loop, ccmfs_idle, &fs) : -ENOMEM;
-	ahead_release(&fs.ahead);
+	/* The scan has no way to stop early; its index is still worth
+	 * writing for the next mount. */
+	if (bld.started) {
+		pthread_join(bld.tid, NULL);
+		a = bld.a;
+	}
+	if (fs.live)
+		ahead_release(&fs.ahead);
 	status = err < 0 ? 1 : 0;
 	push_end(&fs.push);
 	if (co.foreground && co.debug)
@@ -366,7 +462,8 @@ int ccmfs_mount_main(int argc, char **argv)
 		    "file's start reached the daemon",
 		    (unsigned long long)fs.push.stored,
 		    (unsigned long long)fs.push.misses);
-	ccmfs_watch_stop(&fs);
+	if (fs.live)
+		ccmfs_watch_stop(&fs);
 	guard_stop(guard);
 	loop_free(fs.loop);
 	fs.loop = NULL;
@@ -383,6 +480,7 @@ out:
 	free(co.mountpoint);
 	fuse_opt_free_args(&args);
 	tree_free(fs.tree);
+	index_top_free(fs.top);
 	ccm_archive_free(a);
 	ccm_buf_release(&fopts);
 	ccm_buf_release(&fsname);

@@ -113,6 +113,73 @@ static struct ccmfs *fs_of(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
+static int is_ready(struct ccmfs *fs)
+{
+	return __atomic_load_n(&fs->ready, __ATOMIC_ACQUIRE);
+}
+
+void ccmfs_publish(struct ccmfs *fs, struct tree *t, int err)
+{
+	pthread_mutex_lock(&fs->rlock);
+	fs->tree = t;
+	fs->build_err = t ? 0 : err ? err : -EIO;
+	__atomic_store_n(&fs->ready, 1, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&fs->rcond);
+	pthread_mutex_unlock(&fs->rlock);
+}
+
+/*
+ * On the receiving thread, the first time it finds the tree ready: what
+ * serves files (render-ahead, report watcher, page cache push) starts only
+ * now, and never once the loop has ended (a push then could wait for ever
+ * on a reader's page whose READ nobody answers).
+ */
+static void go_live(struct ccmfs *fs)
+{
+	if (fs->live || !fs->tree)
+		return;
+	fs->live = 1;
+	ahead_init(&fs->ahead, fs->tree);
+	ccmfs_watch_start(fs);
+	if (fs->want_push && push_start(&fs->push, fs->se, fs->tree) != 0)
+		fs->want_push = 0;
+	if (fs->on_live)
+		fs->on_live(fs);
+}
+
+/*
+ * 0 when fs->tree is the whole tree; otherwise the request has been
+ * answered.  While the tree is built in the background (fs/mount.c) every
+ * request but the root's attributes and listing waits here: a folder is
+ * never listed before its last message is known (anchors: laziness
+ * without lies).
+ */
+static int await_tree(fuse_req_t req)
+{
+	struct ccmfs *fs = fs_of(req);
+
+	if (!is_ready(fs)) {
+		pthread_mutex_lock(&fs->rlock);
+		while (!fs->ready)
+			pthread_cond_wait(&fs->rcond, &fs->rlock);
+		pthread_mutex_unlock(&fs->rlock);
+	}
+	if (fs->build_err) {
+		fuse_reply_err(req, ccmfs_errno(fs->build_err));
+		return -1;
+	}
+	go_live(fs);
+	return 0;
+}
+
+/* Before the tree is ready, the root alone is served, from its top. */
+static const struct tree *early_root(struct ccmfs *fs, fuse_ino_t ino)
+{
+	if (ino != FUSE_ROOT_ID || !fs->top || is_ready(fs))
+		return NULL;
+	return fs->top;
+}
+
 static int fill_stat(struct ccmfs *fs, fuse_ino_t ino, struct stat *st)
 {
 	int err = tree_stat(fs->tree, ino, st);
@@ -168,6 +235,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	uint64_t ino;
 	int err;
 
+	if (await_tree(req))
+		return;
 	err = tree_lookup(fs->tree, parent, name, strlen(name), &ino);
 	if (err == -ENOENT) {
 		/* Cache the miss too: the tree is complete and final. */
@@ -198,7 +267,17 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	int err;
 
 	(void)fi;
-	err = fill_stat(fs, ino, &st);
+	if (early_root(fs, ino)) {
+		/* Exact already: its links count the accounts, its times
+		 * are the sources' newest. */
+		err = tree_stat(fs->top, ino, &st);
+		st.st_uid = fs->uid;
+		st.st_gid = fs->gid;
+	} else if (await_tree(req)) {
+		return;
+	} else {
+		err = fill_stat(fs, ino, &st);
+	}
 	if (err)
 		fuse_reply_err(req, ccmfs_errno(err));
 	else
@@ -208,8 +287,12 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	const struct tree_node *n = tree_node(fs_of(req)->tree, ino);
+	const struct tree *t = early_root(fs_of(req), ino);
+	const struct tree_node *n;
 
+	if (!t && await_tree(req))
+		return;
+	n = tree_node(t ? t : fs_of(req)->tree, ino);
 	if (!n) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -237,11 +320,22 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       int plus)
 {
 	struct ccmfs *fs = fs_of(req);
-	const struct tree_node *n = tree_node(fs->tree, ino);
+	const struct tree *t = early_root(fs, ino);
+	const struct tree_node *n;
 	char *buf;
 	size_t used = 0;
 	uint64_t i;
+	int names_only;
 
+	if (!t && await_tree(req))
+		return;
+	/* Early, the root lists names only (no entry is made, so the
+	 * accounts' attributes are asked for, later, by LOOKUP); its
+	 * names, inode numbers and offsets are the full tree's. */
+	names_only = t != NULL;
+	if (!t)
+		t = fs->tree;
+	n = tree_node(t, ino);
 	if (!n || n->kind != TREE_DIR) {
 		fuse_reply_err(req, n ? ENOTDIR : ENOENT);
 		return;
@@ -254,15 +348,25 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	for (i = (uint64_t)(off < 0 ? 0 : off); i < 2 + (uint64_t)n->nchildren;
 	     i++) {
 		uint64_t child = i == 0 ? ino : i == 1 ? n->parent
-					     : tree_child(fs->tree, ino, i - 2);
+					     : tree_child(t, ino, i - 2);
 		const char *name = i == 0 ? "." : i == 1 ? ".." :
-				   tree_name(fs->tree, child);
+				   tree_name(t, child);
 		size_t len;
 
 		if (plus) {
 			struct fuse_entry_param e;
 
-			fill_entry(fs, child, &e);
+			if (names_only) {
+				/* Node id 0: "no entry, just the name"
+				 * (fuse_direntplus_link). */
+				memset(&e, 0, sizeof(e));
+				e.attr.st_ino = child;
+				e.attr.st_mode = tree_node(t, child)->kind ==
+							 TREE_DIR ? S_IFDIR
+								  : S_IFREG;
+			} else {
+				fill_entry(fs, child, &e);
+			}
 			len = fuse_add_direntry_plus(req, buf + used, size - used,
 						     name, &e, (off_t)(i + 1));
 		} else {
@@ -270,7 +374,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 			memset(&st, 0, sizeof(st));
 			st.st_ino = child;
-			st.st_mode = tree_node(fs->tree, child)->kind == TREE_DIR
+			st.st_mode = tree_node(t, child)->kind == TREE_DIR
 					     ? S_IFDIR : S_IFREG;
 			len = fuse_add_direntry(req, buf + used, size - used,
 						name, &st, (off_t)(i + 1));
@@ -374,8 +478,11 @@ static void open_render(fuse_req_t req, fuse_ino_t ino,
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ccmfs *fs = fs_of(req);
-	const struct tree_node *n = tree_node(fs->tree, ino);
+	const struct tree_node *n;
 
+	if (await_tree(req))
+		return;
+	n = tree_node(fs->tree, ino);
 	if (!n) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -540,6 +647,8 @@ int ccmfs_idle(void *arg, int sleeping)
 
 	if (sleeping == 2)
 		return push_stopping(&fs->push) | watch_stopping(fs);
+	if (!fs->live)
+		return 0;
 	if (!sleeping)
 		return ahead_step(&fs->ahead);
 	ahead_release(&fs->ahead);
@@ -702,6 +811,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
+	if (await_tree(req))
+		return;
 	/* t10 tests the guard (fs/guard.c) with a reader whose READ stays
 	 * unanswered, its page locked, while a push waits on that page. */
 	if (ino == fs_of(req)->hold_ino)
@@ -735,6 +846,8 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs sv;
 
 	(void)ino;
+	if (await_tree(req))
+		return;
 	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = 4096;
 	sv.f_frsize = 4096;
@@ -763,6 +876,8 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct ccm_buf b;
 
+	if (await_tree(req))
+		return;
 	ccm_buf_init(&b);
 	reply_xattr_buf(req, tree_xattr_list(fs_of(req)->tree, ino, &b), &b,
 			size);
@@ -774,6 +889,8 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 {
 	struct ccm_buf b;
 
+	if (await_tree(req))
+		return;
 	ccm_buf_init(&b);
 	reply_xattr_buf(req, tree_xattr_get(fs_of(req)->tree, ino, name, &b),
 			&b, size);

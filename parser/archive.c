@@ -389,6 +389,30 @@ static int on_message(struct build *b, const struct ccm_seg *g,
 	return apply_message(b, a->nentries - 1, line, b->meas.len, &b->wl);
 }
 
+/* SPEC 1.2: the messages after a marker belong to its account. */
+static int marker_account(struct build *b, const struct ccm_seg *g)
+{
+	int err;
+
+	ccm_buf_clear(&b->tmp);
+	err = ccm_cp_to_utf8(&b->a->opt, g->name.p, g->name.len, &b->tmp,
+			     NULL);
+	if (!err)
+		err = find_account(b->a, b->tmp.p ? b->tmp.p : "", b->tmp.len,
+				   &b->account);
+	b->pending = NULL;
+	b->had_marker = 1;
+	return err;
+}
+
+static void report_progress(struct build *b, const struct ccm_seg *g)
+{
+	if (b->progress && b->before + g->off >= b->next_report) {
+		b->progress(b->progress_ctx, b->before + g->off, b->total);
+		b->next_report = b->before + g->off + (16u << 20);
+	}
+}
+
 static int on_segment(void *ctx, const struct ccm_seg *g,
 		      const struct ccm_msg *m)
 {
@@ -405,10 +429,7 @@ static int on_segment(void *ctx, const struct ccm_seg *g,
 	b->expect_off = g->off + g->len;
 	st->bytes[g->kind] += g->len;
 
-	if (b->progress && b->before + g->off >= b->next_report) {
-		b->progress(b->progress_ctx, b->before + g->off, b->total);
-		b->next_report = b->before + g->off + (16u << 20);
-	}
+	report_progress(b, g);
 	switch (g->kind) {
 	case CCM_SEG_MESSAGE:
 		err = on_message(b, g, m);
@@ -417,14 +438,7 @@ static int on_segment(void *ctx, const struct ccm_seg *g,
 		err = on_error(b, g);
 		break;
 	case CCM_SEG_MARKER:
-		ccm_buf_clear(&b->tmp);
-		err = ccm_cp_to_utf8(&a->opt, g->name.p, g->name.len, &b->tmp,
-				     NULL);
-		if (!err)
-			err = find_account(a, b->tmp.p ? b->tmp.p : "",
-					   b->tmp.len, &b->account);
-		b->pending = NULL;
-		b->had_marker = 1;
+		err = marker_account(b, g);
 		b->last_folder = 0;
 		/* fall through */
 	case CCM_SEG_NOISE:
@@ -632,6 +646,96 @@ int ccm_archive_prepare(struct ccm_archive **out, const char *const *paths,
 	return 0;
 fail:
 	ccm_archive_free(a);
+	return err;
+}
+
+/*
+ * The survey keeps only what decides the accounts (SPEC 1.2), with the same
+ * rules as on_segment: a message or error entry makes the pending default
+ * account, a marker names the next one.  Nothing is parsed beyond what
+ * ccm_scan parses to cut the file.
+ */
+static int survey_segment(void *ctx, const struct ccm_seg *g,
+			  const struct ccm_msg *m)
+{
+	struct build *b = ctx;
+	struct ccm_file_stats *st = &b->a->stats[b->file];
+
+	(void)m;
+	report_progress(b, g);
+	switch (g->kind) {
+	case CCM_SEG_MESSAGE:
+		st->nmsg++;
+		return resolve_pending(b);
+	case CCM_SEG_ERROR:
+		st->nerr++;
+		return resolve_pending(b);
+	case CCM_SEG_MARKER:
+		st->nnotes++;
+		return marker_account(b, g);
+	case CCM_SEG_NOISE:
+		st->nnotes++;
+		return 0;
+	case CCM_SEG_PAD:
+		break;
+	}
+	return 0;
+}
+
+int ccm_archive_survey(const struct ccm_archive *a, ccm_progress_fn progress,
+		       void *ctx, struct ccm_archive **out)
+{
+	struct ccm_archive *sh;
+	struct build b;
+	uint64_t total = 0, before = 0;
+	size_t i;
+	int err = 0;
+
+	*out = NULL;
+	sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return -ENOMEM;
+	/* A separate archive: the scan's own pool and accounts stay those
+	 * of a scan alone, so its index is the same bytes. */
+	sh->opt = a->opt;
+	sh->newest_mtime = a->newest_mtime;
+	sh->lone = a->lone;
+	ccm_buf_init(&sh->pool);
+	pool_add(sh, "", 0);
+	sh->stats = calloc(a->nfiles ? a->nfiles : 1, sizeof(*sh->stats));
+	if (!sh->stats) {
+		free(sh);
+		return -ENOMEM;
+	}
+	for (i = 0; i < a->nfiles; i++)
+		total += a->files[i].size;
+	memset(&b, 0, sizeof(b));
+	ccm_buf_init(&b.tmp);
+	b.a = sh;
+	b.progress = progress;
+	b.progress_ctx = ctx;
+	b.total = total;
+	for (i = 0; i < a->nfiles && !err; i++) {
+		const struct ccm_file *f = &a->files[i];
+
+		b.file = (uint32_t)i;
+		b.before = before;
+		b.pending = default_account(a, f->name, &b.pending_len, a->lone);
+		b.had_marker = 0;
+		err = ccm_scan_cut(f, survey_segment, &b);
+		if (!err && !b.had_marker)
+			err = resolve_pending(&b);
+		before += f->size;
+	}
+	if (!err && progress)
+		progress(ctx, total, total);
+	ccm_buf_release(&b.tmp);
+	if (!err && sh->pool.oom)
+		err = -ENOMEM;
+	if (err)
+		ccm_archive_free(sh);
+	else
+		*out = sh;
 	return err;
 }
 

@@ -292,6 +292,9 @@ typedef int (*ccm_scan_fn)(void *ctx, const struct ccm_seg *seg,
 
 /* Scan a whole file in one pass.  Returns 0, -ENOMEM, or fn's value. */
 int ccm_scan(const struct ccm_file *f, ccm_scan_fn fn, void *ctx);
+/* The same segments, three times faster: messages are cut, not parsed, and
+ * fn gets NULL for every message. */
+int ccm_scan_cut(const struct ccm_file *f, ccm_scan_fn fn, void *ctx);
 
 /* ------------------------------------------------- decoding and summary */
 
@@ -457,6 +460,16 @@ int ccm_archive_prepare(struct ccm_archive **out, const char *const *paths,
 			size_t npaths, const struct ccm_options *o);
 int ccm_archive_scan(struct ccm_archive *a, ccm_progress_fn progress,
 		     void *ctx);
+/*
+ * Before ccm_archive_scan, and cheaper: find the accounts only.  *shell is a
+ * new archive with no files and no entries whose accounts (names, in
+ * first-use order, no counts) are exactly those the scan of a will make,
+ * and whose stats (one per file of a) count messages, errors and notes.
+ * The mount lists its root from it while the scan goes on in the
+ * background.  Free it with ccm_archive_free.
+ */
+int ccm_archive_survey(const struct ccm_archive *a, ccm_progress_fn progress,
+		       void *ctx, struct ccm_archive **shell);
 /*
  * Persistent index support.  ccm_archive_key appends what an index must
  * match (library and index version, options, every source's path, size,

@@ -538,6 +538,42 @@ size_t msg_find_end(const char *d, size_t size, size_t tail, size_t s)
 	return end;
 }
 
+/*
+ * What msg_parse_range would say of [off, end) through usable() in
+ * scan.c, without parsing: walk_message's header loop.  A Contents: line
+ * makes a message usable, and so does a named header, except that without
+ * Contents: or an item line the lines from the first stray one on become
+ * the body (body_from_strays) and the headers after it are dropped.
+ */
+int msg_usable(const char *d, size_t off, size_t end)
+{
+	struct lex_size sz;
+	struct ccm_slice name, value;
+	size_t p = lex_next_line(d, off, end);
+	int stray = 0, after = 0;
+
+	if (p < end && lex_size_line(d, p, end, &sz))
+		p = sz.next;
+	for (; p < end; p = lex_next_line(d, p, end)) {
+		if (lex_contents_line(d, p, end))
+			return 1;
+		if (lex_item_line(d, p, end, &name, &value))
+			return after;
+		if (lex_blank_line(d, p, end))
+			continue;
+		if (lex_header_line(d, p, end, &name, &value)) {
+			/* Named before any stray line: usable, whatever
+			 * follows. */
+			if (!stray && name.len)
+				return 1;
+			after |= name.len > 0;
+		} else {
+			stray = 1;
+		}
+	}
+	return 0;
+}
+
 int msg_parse_range(const char *d, uint64_t base, size_t tail, size_t off,
 		    size_t end, struct ccm_msg *m)
 {

@@ -9,6 +9,8 @@
 
 /* End of the message whose `Message:` line starts at s (unbounded walk). */
 size_t msg_find_end(const char *d, size_t size, size_t tail, size_t s);
+/* Whether msg_parse_range of [off, end) gives a usable message, cheaply. */
+int msg_usable(const char *d, size_t off, size_t end);
 /*
  * Canonical bounded parse of [off, end) of d, where d[0] is at file offset
  * base (a private copy of one message has base = its offset; the file's

@@ -20,6 +20,7 @@ struct scanner {
 	void *ctx;
 	struct ccm_seg pad;	/* pending padding, merged across lines */
 	struct ccm_msg msg;
+	int cut_only;		/* ccm_scan_cut: no message is parsed */
 };
 
 const char *ccm_reason_text(int reason)
@@ -95,14 +96,19 @@ static int scan_message(struct scanner *s, size_t p, size_t *next)
 {
 	size_t end = msg_find_end(s->d, s->size, s->tail, p);
 	struct ccm_seg g;
-	int err;
+	int err, ok;
 
-	err = msg_parse_range(s->d, 0, s->tail, p, end, &s->msg);
-	if (err)
-		return err;
-	if (usable(&s->msg)) {
+	if (s->cut_only) {
+		ok = msg_usable(s->d, p, end);
+	} else {
+		err = msg_parse_range(s->d, 0, s->tail, p, end, &s->msg);
+		if (err)
+			return err;
+		ok = usable(&s->msg);
+	}
+	if (ok) {
 		g = seg_of(CCM_SEG_MESSAGE, p, end);
-		err = emit(s, &g, &s->msg);
+		err = emit(s, &g, s->cut_only ? NULL : &s->msg);
 	} else {
 		g = seg_of(CCM_SEG_ERROR, p, end);
 		g.reason = CCM_R_NO_HEADER;
@@ -112,7 +118,8 @@ static int scan_message(struct scanner *s, size_t p, size_t *next)
 	return err;
 }
 
-int ccm_scan(const struct ccm_file *f, ccm_scan_fn fn, void *ctx)
+static int scan(const struct ccm_file *f, ccm_scan_fn fn, void *ctx,
+		int cut_only)
 {
 	struct scanner s;
 	struct ccm_slice name;
@@ -126,6 +133,7 @@ int ccm_scan(const struct ccm_file *f, ccm_scan_fn fn, void *ctx)
 	s.tail = s.size ? lex_tail_padding(s.d, s.size) : 0;
 	s.fn = fn;
 	s.ctx = ctx;
+	s.cut_only = cut_only;
 	ccm_msg_init(&s.msg);
 
 	while (!err && p < s.tail) {
@@ -171,4 +179,14 @@ int ccm_scan(const struct ccm_file *f, ccm_scan_fn fn, void *ctx)
 	}
 	ccm_msg_release(&s.msg);
 	return err;
+}
+
+int ccm_scan(const struct ccm_file *f, ccm_scan_fn fn, void *ctx)
+{
+	return scan(f, fn, ctx, 0);
+}
+
+int ccm_scan_cut(const struct ccm_file *f, ccm_scan_fn fn, void *ctx)
+{
+	return scan(f, fn, ctx, 1);
 }

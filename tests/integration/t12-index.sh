@@ -18,8 +18,7 @@ mount_log() { # LOGNAME ARGS...: mount, compare with the extract, unmount
 	: > "$TMP/daemon.log"
 	mount_fs "$TMP/m" "$@" "$TMP/e.ccm"
 	cp "$TMP/daemon.log" "$TMP/$name.log"
-	if diff -r -x ccmailfs-report.txt "$TMP/x" "$TMP/m" >/dev/null &&
-	   [ "$(listing "$TMP/x")" = "$(listing "$TMP/m")" ]; then
+	if same_tree "$TMP/x" "$TMP/m"; then
 		ok "$name: the tree equals the extract"
 	else
 		fail "$name: the tree differs from the extract"

@@ -95,10 +95,110 @@ static void test_threads_same_index(void **state)
 	rmdir(dir);
 }
 
+/* The saved index of src, scanned after a survey or without one; the
+ * survey's account names (first-use order, NUL-separated) in names. */
+static void survey_then_scan(const char *const *src, size_t n, int survey,
+			     struct ccm_buf *names, struct ccm_buf *out)
+{
+	struct ccm_options o;
+	struct ccm_archive *a, *sh = NULL;
+	size_t i;
+
+	ccm_options_init(&o);
+	assert_int_equal(ccm_archive_prepare(&a, src, n, &o), 0);
+	if (survey) {
+		assert_int_equal(ccm_archive_survey(a, NULL, NULL, &sh), 0);
+		assert_int_equal(sh->nentries, 0);
+	}
+	assert_int_equal(ccm_archive_scan(a, NULL, NULL), 0);
+	for (i = 0; i < a->naccounts; i++) {
+		ccm_buf_puts(names, ccm_archive_str(a, a->accounts[i].name));
+		ccm_buf_putc(names, '\0');
+	}
+	if (survey) {
+		/* The same accounts in the same order, and the counts that
+		 * tell an export from another file. */
+		assert_int_equal(sh->naccounts, a->naccounts);
+		for (i = 0; i < a->naccounts; i++)
+			assert_string_equal(
+				ccm_archive_str(sh, sh->accounts[i].name),
+				ccm_archive_str(a, a->accounts[i].name));
+		for (i = 0; i < a->nfiles; i++) {
+			assert_int_equal(sh->stats[i].nmsg, a->stats[i].nmsg);
+			assert_int_equal(sh->stats[i].nerr, a->stats[i].nerr);
+			assert_int_equal(sh->stats[i].nnotes,
+					 a->stats[i].nnotes);
+		}
+		ccm_archive_free(sh);
+	}
+	ccm_archive_save(a, out);
+	assert_false(out->oom);
+	ccm_archive_free(a);
+}
+
+static void assert_survey_exact(const char *const *src, size_t n)
+{
+	struct ccm_buf names, plain, surveyed, none;
+
+	ccm_buf_init(&names);
+	ccm_buf_init(&plain);
+	ccm_buf_init(&surveyed);
+	ccm_buf_init(&none);
+	survey_then_scan(src, n, 1, &names, &surveyed);
+	survey_then_scan(src, n, 0, &none, &plain);
+	/* The survey leaves the scan alone: its index is byte for byte
+	 * that of a scan without a survey. */
+	assert_int_equal(names.len, none.len);
+	assert_memory_equal(names.p, none.p, names.len);
+	assert_true(plain.len > 0);
+	assert_int_equal(plain.len, surveyed.len);
+	assert_memory_equal(plain.p, surveyed.p, plain.len);
+	ccm_buf_release(&names);
+	ccm_buf_release(&plain);
+	ccm_buf_release(&surveyed);
+	ccm_buf_release(&none);
+}
+
+/*
+ * The mount lists its root from the survey while the scan runs (fs/build):
+ * the survey must name exactly the accounts the scan makes, markers inside
+ * bodies, console noise, empty and damaged files included.  Every fixture
+ * alone, all of them as one source list (several default accounts), and
+ * the fuzz corpus (odd inputs found by the fuzzer).
+ */
+static void test_survey_accounts(void **state)
+{
+	char path[512];
+	const char *one[1];
+	FILE *ls;
+	size_t i, nfuzz = 0;
+
+	(void)state;
+	for (i = 0; i < NFIX; i++) {
+		one[0] = fixtures[i];
+		assert_survey_exact(one, 1);
+	}
+	assert_survey_exact(fixtures, NFIX);
+	one[0] = "data/empty.ccm";
+	assert_survey_exact(one, 1);
+	ls = popen("ls fuzz/corpus", "r");
+	assert_non_null(ls);
+	while (fgets(path + 12, (int)sizeof(path) - 12, ls)) {
+		memcpy(path, "fuzz/corpus/", 12);
+		path[strcspn(path, "\n")] = '\0';
+		one[0] = path;
+		assert_survey_exact(one, 1);
+		nfuzz++;
+	}
+	pclose(ls);
+	assert_true(nfuzz > 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_threads_same_index),
+		cmocka_unit_test(test_survey_accounts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,121 @@
+#!/bin/bash
+# A first mount lists its root while the scan is still running (issue 6,
+# target 1a): the root's names, inode numbers and attributes are already
+# those of the whole tree, every other request waits for the tree and then
+# gets the full answer, and an unmount during the scan still ends cleanly
+# and leaves the index for the next mount.  The scan is slowed down on
+# purpose by a test hook (CCMAILFS_TEST_BUILD_DELAY_MS).
+. "$(dirname "$0")/lib.sh"
+python3 "$SRCDIR/scripts/gen-export.py" --messages 800 --accounts 4 --seed 13 \
+	--quirks all --quirk-rate 0.2 --junk-rate 0.01 --out "$TMP/e.ccm" 2>/dev/null
+export XDG_CACHE_HOME="$TMP/cache"
+
+# d_ino of every root entry straight from getdents (no stat, no LOOKUP).
+dents() { python3 -c '
+import os, sys
+for e in sorted(os.scandir(sys.argv[1]), key=lambda e: e.name):
+    print(e.name, e.inode(), "d" if e.is_dir(follow_symlinks=False) else "f")
+' "$1"; }
+# ino, links, mode and times of the root, and of every entry by stat
+# (LOOKUP: the whole tree's answer).
+stats() { (cd "$1" && stat -c '%n %i %h %f %Y %Z' . * | LC_ALL=C sort); }
+
+early() { # NAME ARGS...: the checks, for one set of mount options
+	name=$1
+	shift
+	rm -rf "$TMP/x"
+	"$CCMAILFS" --extract "$TMP/x" "$@" "$TMP/e.ccm" 2>/dev/null || true
+	: > "$TMP/daemon.log"
+	CCMAILFS_TEST_BUILD_DELAY_MS=2500 mount_fs "$TMP/m" -o noindex "$@" "$TMP/e.ccm"
+	t0=$(date +%s%N)
+	root=$(ls "$TMP/m")
+	d_early=$(dents "$TMP/m")
+	s_root=$(stat -c '%i %h %f %Y' "$TMP/m")
+	t1=$(date +%s%N)
+	built=$(grep -c 'messages, .* error entries' "$TMP/daemon.log" || true)
+	if [ "$built" = 0 ] && [ $(( (t1 - t0) / 1000000 )) -lt 2000 ]; then
+		ok "$name: the root lists while the scan runs ($(( (t1 - t0) / 1000000 )) ms)"
+	else
+		fail "$name: the root waited for the scan ($(( (t1 - t0) / 1000000 )) ms, log: $(cat "$TMP/daemon.log"))"
+	fi
+	[ "$root" = "$(ls "$TMP/x")" ] && ok "$name: early root names are the extract's" ||
+		fail "$name: early root: $root, extract: $(ls "$TMP/x")"
+	# A folder asked for now waits for the scan, then lists in full.
+	acc=$(ls "$TMP/x" | grep -v ccmailfs-report.txt | head -1)
+	ls "$TMP/m/$acc" > "$TMP/acc.ls" &
+	lspid=$!
+	sleep 0.5
+	if kill -0 "$lspid" 2>/dev/null; then ok "$name: an account waits for the scan"; else
+		fail "$name: an account listed before the scan ended"; fi
+	wait "$lspid" || fail "$name: ls of an account failed"
+	[ "$(cat "$TMP/acc.ls")" = "$(ls "$TMP/x/$acc")" ] &&
+		ok "$name: the account then lists in full" || fail "$name: account listing differs"
+	grep -q 'messages, .* error entries' "$TMP/daemon.log" &&
+		ok "$name: the daemon logs the counts once built" || fail "$name: no count line"
+	# The names and numbers the kernel kept from the early listing are
+	# the whole tree's; so are the root's attributes.
+	[ "$d_early" = "$(dents "$TMP/m")" ] || fail "$name: cached listing changed"
+	if [ "$(stat -c '%i %h %f %Y' "$TMP/m")" = "$s_root" ]; then
+		ok "$name: root attributes were exact early"; else
+		fail "$name: root attributes changed: $s_root -> $(stat -c '%i %h %f %Y' "$TMP/m")"; fi
+	bad=0
+	while read -r n ino t; do
+		[ "$(stat -c %i "$TMP/m/$n")" = "$ino" ] || { bad=1; echo "  $n: d_ino $ino, stat $(stat -c %i "$TMP/m/$n")"; }
+	done <<< "$d_early"
+	[ "$bad" = 0 ] && ok "$name: early inode numbers are those of the tree" ||
+		fail "$name: early inode numbers differ from the tree's"
+	# What the kernel keeps of the accounts (links, size, times) came
+	# from their LOOKUP, after the scan: the extract's.
+	links() { (cd "$1" && stat -c '%n %h %Y' */ | LC_ALL=C sort); }
+	[ "$(links "$TMP/m")" = "$(links "$TMP/x")" ] &&
+		ok "$name: accounts' links and times are the extract's" ||
+		fail "$name: accounts differ: $(links "$TMP/m") vs $(links "$TMP/x")"
+	umount_fs "$TMP/m"
+	# A fresh mount of the same (no kernel cache): the same numbers.
+	mount_fs "$TMP/m" -o noindex "$@" "$TMP/e.ccm"
+	find "$TMP/m" -maxdepth 2 >/dev/null
+	[ "$d_early" = "$(dents "$TMP/m")" ] && ok "$name: a fresh mount lists the same" ||
+		fail "$name: a fresh mount lists differently"
+	if same_tree "$TMP/x" "$TMP/m"; then
+		ok "$name: the tree equals the extract"
+	else
+		fail "$name: the tree differs from the extract"
+	fi
+	umount_fs "$TMP/m"
+}
+
+early plain
+early maildir -o layout=maildir
+
+# Unmounted during the scan: the daemon finishes it, writes the index,
+# and exits; the next mount loads that index.
+: > "$TMP/daemon.log"
+CCMAILFS_TEST_BUILD_DELAY_MS=1500 mount_fs "$TMP/m" "$TMP/e.ccm"
+ls "$TMP/m" >/dev/null
+umount_fs "$TMP/m"
+if [ -f "$TMP/.e.ccm.ccmailfs-index" ]; then
+	ok "unmounted during the scan: the index was still written"
+else
+	fail "unmounted during the scan: no index (log: $(cat "$TMP/daemon.log"))"
+fi
+: > "$TMP/daemon.log"
+mount_fs "$TMP/m" "$TMP/e.ccm"
+ls "$TMP/m" >/dev/null
+grep -q 'index loaded from' "$TMP/daemon.log" && ok "the next mount loads it" ||
+	fail "the next mount did not load the index (log: $(cat "$TMP/daemon.log"))"
+umount_fs "$TMP/m"
+
+# kill -9 during the scan: nothing hangs, the mount point can be freed.
+CCMAILFS_TEST_BUILD_DELAY_MS=3000 mount_fs "$TMP/m" -o noindex "$TMP/e.ccm"
+ls "$TMP/m" >/dev/null
+ls "$TMP/m/$acc" >/dev/null 2>&1 &
+lspid=$!
+sleep 0.3
+kill -9 "$LAST_PID"
+i=0
+while kill -0 "$lspid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 "$lspid" 2>/dev/null; then fail "a waiting reader hangs after kill -9"; else
+	ok "kill -9 during the scan: the waiting reader gets an error"; fi
+fusermount3 -u "$TMP/m" 2>/dev/null && ok "and the mount point is freed" ||
+	fail "fusermount3 -u failed after kill -9"
+finish
