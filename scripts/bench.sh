@@ -82,6 +82,7 @@ def fmt_r(a, b):
     return '–' if a is None or b is None or b == 0 else f'{a/b:.2f}×'
 W = [('mount_first_cold', 'first mount until root lists: no index, page cache dropped'),
      ('mount_first_warm', 'first mount: no index, export page-cached'),
+     ('mount_first_full', 'first mount until every account lists (the whole scan): no index, page-cached'),
      ('mount_idx_cold', 'remount with index, page cache dropped'),
      ('mount_idx_warm', 'remount with index, page-cached'),
      ('find_f', '`find -type f \\| wc -l`'),
@@ -141,10 +142,11 @@ for s in scales:
     c = lambda w: med(s, 'ccmailfs', w)
     def tline(n, ok, text): targets.append((s, n, 'met' if ok else '**not met**', text))
     mf, mfc, mi, mic = c('mount_first_warm'), c('mount_first_cold'), c('mount_idx_warm'), c('mount_idx_cold')
+    mff = c('mount_first_full')
     if mf and cat:
         tline(1, mf <= 1.5 * cat and mi is not None and mi < 0.05,
               f'first mount (no index, export page-cached) {fmt_t(mf)} = {mf/cat:.1f}× page-cached `cat` ({fmt_t(cat)}), limit 1.5× '
-              f'[cold cache: {fmt_t(mfc)} = {mfc/catc:.1f}× cold `cat`]; '
+              f'[cold cache: {fmt_t(mfc)} = {mfc/catc:.1f}× cold `cat`; every account listed: {fmt_t(mff)} = {(mff or 0)/cat:.1f}×]; '
               f'remount with index {fmt_t(mi)} (page-cached; cold cache {fmt_t(mic)}), limit 50 ms')
     fs_ = c('find_s'); tm = med(s, 'tmpfs', 'find_s')
     if fs_ and tm:
@@ -315,10 +317,14 @@ do_umount() { # MNT: unmount and wait for the daemon to exit
 	fi
 }
 
-# Time SYSTEM's mount until the root lists.
-time_mount() { # SYSTEM MNT -> seconds
+# Time SYSTEM's mount until the root lists (with "full": until every
+# directory under the root lists too; ccmailfs's first mount serves the
+# root while its scan runs, and those wait for the scan).
+time_mount() { # SYSTEM MNT [full] -> seconds
 	local t0 t1
-	t0=$(now); do_mount "$1" "$2" >/dev/null 2>&1; ls "$2" >/dev/null; t1=$(now)
+	t0=$(now); do_mount "$1" "$2" >/dev/null 2>&1; ls "$2" >/dev/null
+	if [ "${3:-}" = full ]; then ls "$2"/*/ >/dev/null; fi
+	t1=$(now)
 	elapsed "$t0" "$t1"
 }
 
@@ -469,6 +475,9 @@ for scale in "${scale_list[@]}"; do
 					# First mount, export page-cached, no index.
 					rm -f "$idx"
 					rec "$sys" mount_first_warm "$(time_mount "$sys" "$mnt")"
+					do_umount "$mnt"
+					rm -f "$idx"
+					rec "$sys" mount_first_full "$(time_mount "$sys" "$mnt" full)"
 					do_umount "$mnt"
 					# Remount with the index, page cache dropped.
 					dropcaches
