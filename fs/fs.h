@@ -20,6 +20,7 @@ struct ccmfs {
 	 * every other request waits; ccmfs_publish ends that. */
 	struct tree *top;
 	int ready, build_err;
+	struct parked *parked, **parked_tail;	/* fs/early.c */
 	pthread_mutex_t rlock;
 	pthread_cond_t rcond;
 	int live;		/* go_live has run (receiving thread only) */
@@ -35,13 +36,15 @@ struct ccmfs {
 	uint64_t hold_ino;	/* test only: its READs are never answered */
 	int no_open;		/* the kernel skips open/release (NO_OPEN) */
 	int no_opendir;		/* and opendir/releasedir (NO_OPENDIR) */
+	int parallel_dirops;	/* the kernel offered it (op_init) */
+	int init_sent;		/* the INIT reply has been written */
 	/* The report's page cache is dropped shortly after each read of it,
 	 * by a thread (never from inside a request), so that its status
 	 * line is fresh at the next read: see ccmfs_watch_start. */
 	pthread_t watcher;
 	pthread_mutex_t wlock;
 	pthread_cond_t wcond;
-	int wpending, wstop, wstarted, wdone;
+	int wpending, wroot, wstop, wstarted, wdone;
 };
 
 extern const struct fuse_lowlevel_ops ccmfs_ops;
@@ -59,6 +62,8 @@ void ccmfs_publish(struct ccmfs *fs, struct tree *t, int err);
 /* Start and stop the report invalidation thread (fs->se must be set). */
 void ccmfs_watch_start(struct ccmfs *fs);
 void ccmfs_watch_stop(struct ccmfs *fs);
+/* Have the kernel drop what it keeps of the root (its listing). */
+void ccmfs_watch_inval_root(struct ccmfs *fs);
 
 /* Mount SOURCE... at the mount point given in argv; returns an exit code. */
 int ccmfs_mount_main(int argc, char **argv);

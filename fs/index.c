@@ -62,40 +62,99 @@ static uint64_t str_hash(const char *s)
 	return h;
 }
 
-/* The places an index may live, in order of preference. */
-static int candidates(const struct index_opts *io, const struct ccm_archive *a,
-		      const char *key, char out[2][4096])
+/*
+ * Hold open the directory of a file at path whose last 1 + maxmk
+ * components may still have to be made: the deepest one that exists.
+ */
+static void dest_open(struct index_dest *d, const char *path, int maxmk)
 {
-	const char *first, *slash, *cache;
-	int n = 0;
+	char dir[4096];
+	size_t len = strlen(path);
+	int k;
+
+	snprintf(d->shown, sizeof(d->shown), "%s", path);
+	snprintf(d->rel, sizeof(d->rel), "%s", path);
+	d->dirfd = -1;
+	d->mkdirs = 0;
+	if (len >= sizeof(dir))
+		return;
+	memcpy(dir, path, len + 1);
+	for (k = 0; k <= maxmk; k++) {
+		char *slash = strrchr(dir, '/');
+		const char *at = ".";
+
+		if (slash) {
+			*slash = '\0';
+			at = slash == dir ? "/" : dir;
+		}
+		d->dirfd = open(at, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (d->dirfd >= 0) {
+			snprintf(d->rel, sizeof(d->rel), "%s",
+				 path + (slash ? (size_t)(slash - dir) + 1 : 0));
+			d->mkdirs = k;
+			return;
+		}
+		if (!slash)
+			return;
+	}
+}
+
+/* The places an index may live, in order of preference. */
+static void plan_dests(const struct index_opts *io, const struct ccm_archive *a,
+		       struct index_plan *p)
+{
+	const char *key = ccm_buf_cstr(&p->key);
+	const char *first, *slash, *cache, *home, *src;
+	char path[4096];
+	uint64_t h;
 
 	if (io->path) {
-		snprintf(out[0], 4096, "%s", io->path);
-		return 1;
+		dest_open(&p->dest[p->ndest++], io->path, 0);
+		return;
 	}
 	first = a->files[0].path;
 	slash = strrchr(first, '/');
 	if (slash)
-		snprintf(out[n++], 4096, "%.*s/.%s.ccmailfs-index",
+		snprintf(path, sizeof(path), "%.*s/.%s.ccmailfs-index",
 			 (int)(slash - first), first, slash + 1);
 	else
-		snprintf(out[n++], 4096, ".%s.ccmailfs-index", first);
+		snprintf(path, sizeof(path), ".%s.ccmailfs-index", first);
+	dest_open(&p->dest[p->ndest++], path, 0);
+	/* The cache name depends on the sources, not the options: a
+	 * remount with other options replaces it. */
+	src = strstr(key, "\nsource ");
+	h = str_hash(src ? src : key);
 	cache = getenv("XDG_CACHE_HOME");
-	{
-		/* The cache name depends on the sources, not the options:
-		 * a remount with other options replaces it. */
-		const char *src = strstr(key, "\nsource ");
-		uint64_t h = str_hash(src ? src : key);
-		const char *home = getenv("HOME");
+	home = getenv("HOME");
+	if (cache && *cache)
+		snprintf(path, sizeof(path), "%s/ccmailfs/%016llx.idx", cache,
+			 (unsigned long long)h);
+	else if (home && *home)
+		snprintf(path, sizeof(path), "%s/.cache/ccmailfs/%016llx.idx",
+			 home, (unsigned long long)h);
+	else
+		return;
+	/* The cache directories are made when an index is written there. */
+	dest_open(&p->dest[p->ndest++], path, 2);
+}
 
-		if (cache && *cache)
-			snprintf(out[n++], 4096, "%s/ccmailfs/%016llx.idx", cache,
-				 (unsigned long long)h);
-		else if (home && *home)
-			snprintf(out[n++], 4096, "%s/.cache/ccmailfs/%016llx.idx",
-				 home, (unsigned long long)h);
-	}
-	return n;
+void index_plan_init(struct index_plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	ccm_buf_init(&p->key);
+	p->dest[0].dirfd = p->dest[1].dirfd = -1;
+}
+
+void index_plan_release(struct index_plan *p)
+{
+	int i;
+
+	for (i = 0; i < p->ndest; i++)
+		if (p->dest[i].dirfd >= 0)
+			close(p->dest[i].dirfd);
+	ccm_archive_free(p->spare);
+	ccm_buf_release(&p->key);
+	index_plan_init(p);
 }
 
 /*
@@ -104,12 +163,15 @@ static int candidates(const struct index_opts *io, const struct ccm_archive *a,
  * needed), not the daemon's heap.  Indexes are replaced by rename, never
  * rewritten in place, so the mapped file does not change under us.
  */
-static int map_file(const char *path, struct ccm_buf *b)
+static int map_file(const struct index_dest *d, struct ccm_buf *b)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	void *p;
+	int fd;
 
+	if (d->dirfd < 0)
+		return -ENOENT;
+	fd = openat(d->dirfd, d->rel, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
@@ -146,16 +208,17 @@ static void key_diff(const char *want, const char *have, char *why, size_t n)
 	snprintf(why, n, "it lists other sources");
 }
 
-static int try_load(const char *path, const char *key, struct ccm_archive *a,
-		    struct tree **t, char *why, size_t n)
+static int try_load(const struct index_dest *d, const char *key,
+		    struct ccm_archive *a, struct tree **t, char *why, size_t n)
 {
+	const char *path = d->shown;
 	struct ccm_buf b;
 	uint64_t klen, blen, bhash;
 	size_t pos = 8, bpos, kl = strlen(key);
 	int err = -CCM_E_FORMAT;
 
 	ccm_buf_init(&b);
-	if (map_file(path, &b)) {
+	if (map_file(d, &b)) {
 		snprintf(why, n, "there is no index at %.400s", path);
 		goto out;
 	}
@@ -211,10 +274,10 @@ out:
 
 /* Never overwrite a file that is not one of our indexes (a mistyped
  * -o index=PATH must not destroy anything). */
-static int foreign_file(const char *path)
+static int foreign_file(const struct index_dest *d)
 {
 	char head[8];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(d->dirfd, d->rel, O_RDONLY | O_CLOEXEC);
 	ssize_t r;
 
 	if (fd < 0)
@@ -224,31 +287,35 @@ static int foreign_file(const char *path)
 	return !(r == 8 && memcmp(head, MAGIC, 8) == 0) && r != 0;
 }
 
-static int save(const char *path, const char *key, const struct ccm_archive *a,
-		const struct tree *t)
+/* Make the missing cache directories (dest_open), private. */
+static void make_dirs(const struct index_dest *d)
+{
+	const char *slash = d->rel;
+	char sub[4096];
+	int k;
+
+	for (k = 0; k < d->mkdirs && (slash = strchr(slash, '/')); k++) {
+		snprintf(sub, sizeof(sub), "%.*s", (int)(slash - d->rel),
+			 d->rel);
+		mkdirat(d->dirfd, sub, 0700);
+		slash++;
+	}
+}
+
+static int save(const struct index_dest *d, const char *key,
+		const struct ccm_archive *a, const struct tree *t)
 {
 	struct ccm_buf b;
 	uint64_t klen = strlen(key), blen, bhash;
 	size_t body;
-	char tmp[4200], dir[4096], *slash;
+	char tmp[4200];
 	int fd, err = 0;
 
-	if (foreign_file(path))
+	if (d->dirfd < 0)
+		return -ENOENT;
+	if (foreign_file(d))
 		return -EEXIST;
-	snprintf(dir, sizeof(dir), "%.4000s", path);
-	slash = strrchr(dir, '/');
-	if (slash) {
-		*slash = '\0';
-		/* the cache directory may not exist yet */
-		if (strstr(dir, "/ccmailfs") == dir + strlen(dir) - 9) {
-			char *p2 = strrchr(dir, '/');
-
-			*p2 = '\0';
-			mkdir(dir, 0700);
-			*p2 = '/';
-			mkdir(dir, 0700);
-		}
-	}
+	make_dirs(d);
 	ccm_buf_init(&b);
 	ccm_buf_put(&b, MAGIC, 8);
 	ccm_buf_put(&b, &klen, 8);
@@ -268,8 +335,9 @@ static int save(const char *path, const char *key, const struct ccm_archive *a,
 	bhash = body_hash(b.p + body, (size_t)blen);
 	memcpy(b.p + body - 16, &blen, 8);
 	memcpy(b.p + body - 8, &bhash, 8);
-	snprintf(tmp, sizeof(tmp), "%.4000s.tmp%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	snprintf(tmp, sizeof(tmp), "%.4000s.tmp%ld", d->rel, (long)getpid());
+	fd = openat(d->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0644);
 	if (fd < 0) {
 		err = -errno;
 	} else {
@@ -286,10 +354,10 @@ static int save(const char *path, const char *key, const struct ccm_archive *a,
 		}
 		if (close(fd) < 0 && !err)
 			err = -errno;
-		if (!err && rename(tmp, path) < 0)
+		if (!err && renameat(d->dirfd, tmp, d->dirfd, d->rel) < 0)
 			err = -errno;
 		if (err)
-			unlink(tmp);
+			unlinkat(d->dirfd, tmp, 0);
 	}
 	ccm_buf_release(&b);
 	return err;
@@ -390,35 +458,37 @@ void index_top_free(struct tree *top)
 int index_open(const struct index_opts *io, char **paths, size_t npaths,
 	       const struct ccm_options *o, enum tree_layout layout,
 	       struct ccm_archive **ap, struct tree **tp, int *loaded,
-	       char *note, size_t notelen, char *msg, size_t msglen)
+	       struct index_plan *plan, char *note, size_t notelen, char *msg,
+	       size_t msglen)
 {
 	struct ccm_archive *a = NULL;
 	struct tree *t = NULL;
-	struct ccm_buf key;
 	struct progress pr;
-	char cand[2][4096], why[600] = "";
-	int ncand = 0, i, err;
+	char why[600] = "";
+	int i, err;
 
 	*ap = NULL;
 	*tp = NULL;
 	*loaded = 0;
 	note[0] = '\0';
-	ccm_buf_init(&key);
 	err = ccm_archive_prepare(&a, (const char *const *)paths, npaths, o);
 	if (err) {
 		snprintf(msg, msglen, "cannot read the sources: %s",
 			 ccm_strerror(err));
 		return err;
 	}
-	make_key(a, layout, &key);
+	make_key(a, layout, &plan->key);
 	if (io->mode != INDEX_NONE && a->nfiles > 0 && !a->nbad) {
-		ncand = candidates(io, a, ccm_buf_cstr(&key), cand);
-		for (i = 0; i < ncand; i++) {
-			err = try_load(cand[i], ccm_buf_cstr(&key), a, &t, why,
-				       sizeof(why));
+		const char *key = ccm_buf_cstr(&plan->key);
+
+		plan_dests(io, a, plan);
+		for (i = 0; i < plan->ndest; i++) {
+			const struct index_dest *d = &plan->dest[i];
+
+			err = try_load(d, key, a, &t, why, sizeof(why));
 			if (!err) {
 				snprintf(note, notelen, "index loaded from %.600s",
-					 cand[i]);
+					 d->shown);
 				*loaded = 1;
 				goto done;
 			}
@@ -434,7 +504,7 @@ int index_open(const struct index_opts *io, char **paths, size_t npaths,
 			}
 			if (!strstr(why, "there is no index"))
 				break;
-			if (i == ncand - 1)
+			if (i == plan->ndest - 1)
 				snprintf(why, sizeof(why), "there is no index yet");
 		}
 		if (io->mode == INDEX_REQUIRE) {
@@ -444,6 +514,15 @@ int index_open(const struct index_opts *io, char **paths, size_t npaths,
 			goto fail;
 		}
 		snprintf(note, notelen, "building the index: %s", why);
+		/* What the index just written is loaded back into (reload):
+		 * opened now, by name, while no mount hides the sources. */
+		err = ccm_archive_prepare(&plan->spare,
+					  (const char *const *)paths, npaths, o);
+		if (err) {
+			snprintf(msg, msglen, "cannot read the sources: %s",
+				 ccm_strerror(err));
+			goto fail;
+		}
 	}
 	memset(&pr, 0, sizeof(pr));
 	clock_gettime(CLOCK_MONOTONIC, &pr.start);
@@ -475,35 +554,26 @@ int index_open(const struct index_opts *io, char **paths, size_t npaths,
 		goto fail;
 	}
 done:
-	ccm_buf_release(&key);
 	*ap = a;
 	*tp = t;
 	return 0;
 fail:
 	tree_free(t);
 	ccm_archive_free(a);
-	ccm_buf_release(&key);
 	return err ? err : -CCM_E_FORMAT;
 }
 
-/* Load the index just written at path in place of *ap, *tp. */
-static void reload(const char *path, const char *key, char **paths,
-		   size_t npaths, const struct ccm_options *o,
-		   enum tree_layout layout, struct ccm_archive **ap,
-		   struct tree **tp)
+/* Load the index just written to d in place of *ap, *tp. */
+static void reload(struct index_plan *p, const struct index_dest *d,
+		   struct ccm_archive **ap, struct tree **tp)
 {
-	struct ccm_archive *b = NULL;
+	struct ccm_archive *b = p->spare;
 	struct tree *t = NULL;
-	struct ccm_buf k2;
 	char why[600];
 
-	if (ccm_archive_prepare(&b, (const char *const *)paths, npaths, o))
-		return;
-	ccm_buf_init(&k2);
-	make_key(b, layout, &k2);
-	/* The sources must still be the ones just indexed. */
-	if (!k2.oom && strcmp(ccm_buf_cstr(&k2), key) == 0 &&
-	    try_load(path, key, b, &t, why, sizeof(why)) == 0 &&
+	p->spare = NULL;
+	if (b && try_load(d, ccm_buf_cstr(&p->key), b, &t, why,
+			  sizeof(why)) == 0 &&
 	    b->nentries == (*ap)->nentries) {
 		tree_free(*tp);
 		ccm_archive_free(*ap);
@@ -514,36 +584,30 @@ static void reload(const char *path, const char *key, char **paths,
 	}
 	tree_free(t);
 	ccm_archive_free(b);
-	ccm_buf_release(&k2);
 }
 
-void index_store(const struct index_opts *io, char **paths, size_t npaths,
-		 const struct ccm_options *o, struct ccm_archive **ap,
-		 struct tree **tp, enum tree_layout layout)
+void index_store(const struct index_opts *io, struct index_plan *plan,
+		 struct ccm_archive **ap, struct tree **tp)
 {
 	const struct ccm_archive *a = *ap;
-	struct ccm_buf key;
-	char cand[2][4096];
-	int ncand, i, err;
+	int i, err;
 
-	if (io->mode == INDEX_NONE || a->nfiles == 0 || a->nbad)
+	if (io->mode == INDEX_NONE || a->nfiles == 0 || a->nbad ||
+	    plan->key.oom)
 		return;
-	ccm_buf_init(&key);
-	make_key(a, layout, &key);
-	ncand = candidates(io, a, ccm_buf_cstr(&key), cand);
-	for (i = 0; i < ncand; i++) {
-		err = save(cand[i], ccm_buf_cstr(&key), a, *tp);
+	for (i = 0; i < plan->ndest; i++) {
+		const struct index_dest *d = &plan->dest[i];
+
+		err = save(d, ccm_buf_cstr(&plan->key), a, *tp);
 		if (!err) {
 			if (io->log)
-				io->log("index written to %s", cand[i]);
-			reload(cand[i], ccm_buf_cstr(&key), paths, npaths, o,
-			       layout, ap, tp);
+				io->log("index written to %s", d->shown);
+			reload(plan, d, ap, tp);
 			break;
 		}
 		if (io->log)
-			io->log("cannot write the index to %s: %s", cand[i],
+			io->log("cannot write the index to %s: %s", d->shown,
 				err == -EEXIST ? "a file that is not a ccmailfs "
 						 "index is there" : strerror(-err));
 	}
-	ccm_buf_release(&key);
 }

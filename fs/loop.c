@@ -22,6 +22,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/eventfd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@ struct loop {
 	pthread_cond_t cond;
 	struct job *head, **tail;
 	int stopping, running;
+	int wakefd;	/* loop_wake: ends the receiving thread's sleep */
 };
 
 static uint64_t now_ns(void)
@@ -121,6 +123,11 @@ struct loop *loop_new(struct fuse_session *se, unsigned workers,
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);
 	l->tail = &l->head;
+	l->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (l->wakefd < 0) {
+		loop_free(l);
+		return NULL;
+	}
 	return l;
 }
 
@@ -128,6 +135,8 @@ void loop_free(struct loop *l)
 {
 	if (!l)
 		return;
+	if (l->wakefd >= 0)
+		close(l->wakefd);
 	pthread_cond_destroy(&l->cond);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
@@ -151,6 +160,15 @@ int loop_defer(struct loop *l, void (*fn)(void *), void *arg)
 	pthread_cond_signal(&l->cond);
 	pthread_mutex_unlock(&l->lock);
 	return 0;
+}
+
+void loop_wake(struct loop *l)
+{
+	uint64_t one = 1;
+
+	if (l && write(l->wakefd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is full, a wake-up is pending anyway. */
+	}
 }
 
 static void *worker(void *arg)
@@ -183,7 +201,7 @@ int loop_run(struct loop *l, int (*idle)(void *, int), void *idle_arg)
 {
 	struct fuse_session *se = l->se;
 	struct fuse_buf buf;
-	struct pollfd pfd;
+	struct pollfd pfd, fds[2];
 	pthread_t *tid;
 	sigset_t all, old;
 	uint64_t last = 0;
@@ -194,6 +212,9 @@ int loop_run(struct loop *l, int (*idle)(void *, int), void *idle_arg)
 	memset(&buf, 0, sizeof(buf));
 	pfd.fd = fuse_session_fd(se);
 	pfd.events = POLLIN;
+	fds[0] = pfd;
+	fds[1].fd = l->wakefd;
+	fds[1].events = POLLIN;
 	tid = calloc(l->nworkers ? l->nworkers : 1, sizeof(*tid));
 	if (!tid)
 		return -ENOMEM;
@@ -227,10 +248,17 @@ int loop_run(struct loop *l, int (*idle)(void *, int), void *idle_arg)
 			/* Work rendered ahead may still be asked for after a
 			 * pause (rsync's per-file work can outlast the spin):
 			 * it is dropped after a second of quiet. */
-			r = poll(&pfd, 1, awake ? 1000 : -1);
+			r = poll(fds, 2, awake ? 1000 : -1);
 			if (r < 0 && errno != EINTR) {
 				err = -errno;
 				break;
+			}
+			if (r > 0 && (fds[1].revents & POLLIN)) {
+				uint64_t count;
+
+				if (read(l->wakefd, &count, sizeof(count)) < 0)
+					count = 0;	/* nothing pending */
+				awake = 1;
 			}
 			if (r == 0) {
 				idle(idle_arg, 1);

@@ -38,6 +38,9 @@ int loop_cpus(void);
  */
 int loop_run(struct loop *l, int (*idle)(void *, int), void *idle_arg);
 
+/* From any thread: the receiving thread, if asleep, wakes and calls idle. */
+void loop_wake(struct loop *l);
+
 /*
  * Run fn(arg) on a worker thread, from inside a request that will be
  * answered there.  -1 (nothing queued) when the loop has no workers: the

@@ -1,12 +1,16 @@
 /*
  * mount.c - `ccmailfs [options] SOURCE... MOUNTPOINT`.
  *
- * Order matters for users (fuse-archive#3): options and sources are checked
- * and the whole index and tree are built before anything is mounted, so a
- * mistake costs one line on stderr and the mount point is complete the
- * moment the command returns.  In the background, messages go to syslog.
+ * Order matters for users (fuse-archive#3): options and sources are checked,
+ * the index is loaded or the accounts found (index_open), and every path an
+ * index may be written to is opened, before anything is mounted: a mistake
+ * costs one line on stderr, and nothing the daemon does later goes through
+ * its own mount point or depends on the directory it was started in.  A
+ * first scan then runs on a thread while the root is served (fs/early.c).
+ * In the background, messages go to syslog.
  */
 #include <errno.h>
+#include <linux/fuse.h>
 #include <malloc.h>
 #include <limits.h>
 #include <signal.h>
@@ -17,9 +21,11 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include "early.h"
 #include "fs.h"
 #include "guard.h"
 #include "index.h"
@@ -136,9 +142,7 @@ static void usage_hint(void)
 struct builder {
 	struct ccmfs *fs;
 	struct ccm_archive *a;	/* prepared, unscanned; replaced by reload */
-	char **pos;
-	size_t npos;
-	const struct ccm_options *opt;
+	struct index_plan *plan;
 	const char *source, *mountpoint;
 	pthread_t tid;
 	int started;
@@ -179,7 +183,7 @@ static void *build_thread(void *arg)
 		say("cannot index %s: %s; every request but the root's "
 		    "listing fails with EIO", b->source, ccm_strerror(err));
 	} else {
-		index_store(&iopts, b->pos, b->npos, b->opt, &b->a, &t, layout);
+		index_store(&iopts, b->plan, &b->a, &t);
 		/* As before a mount: pread from now on, never SIGBUS. */
 		ccm_archive_unmap(b->a);
 		log_counts(b->a, b->source, b->mountpoint);
@@ -198,6 +202,49 @@ static int build_start(struct builder *b)
 	b->started = pthread_create(&b->tid, NULL, build_thread, b) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return b->started ? 0 : -1;
+}
+
+/*
+ * libfuse 3.14 sets FUSE_CAP_PARALLEL_DIROPS in conn->want but never
+ * passes it on: its INIT reply lacks the flag (later releases send it).
+ * Without it the kernel serialises LOOKUP and READDIR in each directory,
+ * so one lookup parked behind the first scan (fs/early.c) would hold up
+ * every listing of the root.  Replies go through this writev, which adds
+ * the flag to the session's first reply, INIT's, when the kernel offered
+ * it.  Our lookups and listings share nothing that needs the kernel's
+ * lock: the tree is immutable.
+ */
+static ssize_t io_writev(int fd, struct iovec *iov, int count, void *ud)
+{
+	struct ccmfs *fs = ud;
+
+	if (!fs->init_sent) {
+		fs->init_sent = 1;
+		if (fs->parallel_dirops && count >= 2 &&
+		    iov[0].iov_len >= sizeof(struct fuse_out_header) &&
+		    ((struct fuse_out_header *)iov[0].iov_base)->error == 0 &&
+		    iov[1].iov_len >= offsetof(struct fuse_init_out, flags) +
+				      sizeof(uint32_t))
+			((struct fuse_init_out *)iov[1].iov_base)->flags |=
+				FUSE_PARALLEL_DIROPS;
+	}
+	return writev(fd, iov, count);
+}
+
+static ssize_t io_read(int fd, void *buf, size_t len, void *ud)
+{
+	(void)ud;
+	return read(fd, buf, len);
+}
+
+static int take_io(struct fuse_session *se)
+{
+	static const struct fuse_custom_io io = {
+		.writev = io_writev,
+		.read = io_read,
+	};
+
+	return fuse_session_custom_io(se, &io, fuse_session_fd(se));
 }
 
 static int debug_push;
@@ -246,8 +293,9 @@ int ccmfs_mount_main(int argc, char **argv)
 	char **pos, *mnt, real[PATH_MAX];
 	const char *bad;
 	size_t npos = 0, i;
-	int status = 2, err, j, loaded = 0;
+	int status = 2, err, j, loaded = 0, unmounted = 0;
 	struct builder bld;
+	struct index_plan plan;
 	char note[700];
 	struct stat st;
 	pid_t guard = -1;
@@ -257,6 +305,7 @@ int ccmfs_mount_main(int argc, char **argv)
 	ccm_buf_init(&fsname);
 	memset(&fs, 0, sizeof(fs));
 	memset(&bld, 0, sizeof(bld));
+	index_plan_init(&plan);
 	memset(&co, 0, sizeof(co));
 	pos = calloc((size_t)argc + 1, sizeof(*pos));
 	if (!pos || fuse_opt_add_arg(&args, argv[0]))
@@ -350,7 +399,8 @@ int ccmfs_mount_main(int argc, char **argv)
 		iopts.log = say;
 		iopts.defer = 1;
 		err = index_open(&iopts, pos, npos, &opt, layout, &a, &fs.tree,
-				 &loaded, note, sizeof(note), msg, sizeof(msg));
+				 &loaded, &plan, note, sizeof(note), msg,
+				 sizeof(msg));
 		if (err) {
 			status = fail("%s", msg);
 			goto out_session;
@@ -412,6 +462,9 @@ int ccmfs_mount_main(int argc, char **argv)
 		status = fail("cannot mount on %s", co.mountpoint);
 		goto out_signals;
 	}
+	if (take_io(se) != 0)
+		say("warning: libfuse refused our I/O functions; lookups "
+		    "and listings in one directory wait for each other");
 	if (!co.foreground) {
 		openlog("ccmailfs", LOG_PID, LOG_DAEMON);
 		use_syslog = 1;
@@ -435,26 +488,38 @@ int ccmfs_mount_main(int argc, char **argv)
 	fs.want_push = guard > 0;
 	debug_push = co.foreground && co.debug;
 	fs.on_live = say_push;
-	if (loaded) {
-		log_counts(a, pos[0], co.mountpoint);
-		ccmfs_publish(&fs, fs.tree, 0);
-	} else {
-		bld.fs = &fs;
-		bld.a = a;
-		bld.pos = pos;
-		bld.npos = npos;
-		bld.opt = &opt;
-		bld.source = pos[0];
-		bld.mountpoint = co.mountpoint;
-		if (build_start(&bld) != 0) {
-			say("cannot start the indexing thread");
-			ccmfs_publish(&fs, NULL, -ENOMEM);
-		}
-	}
+	/* The loop exists before the builder, which wakes it (early.c). */
 	fs.loop = loop_new(se, co.singlethread ? 0 : co.max_threads, spin_us);
-	err = fs.loop ? loop_run(fs.loop, ccmfs_idle, &fs) : -ENOMEM;
-	/* The scan has no way to stop early; its index is still worth
-	 * writing for the next mount. */
+	if (!fs.loop) {
+		say("out of memory");
+		err = -ENOMEM;
+	} else {
+		if (loaded) {
+			log_counts(a, pos[0], co.mountpoint);
+			ccmfs_publish(&fs, fs.tree, 0);
+		} else {
+			bld.fs = &fs;
+			bld.a = a;
+			bld.plan = &plan;
+			bld.source = pos[0];
+			bld.mountpoint = co.mountpoint;
+			if (build_start(&bld) != 0) {
+				say("cannot start the indexing thread");
+				ccmfs_publish(&fs, NULL, -ENOMEM);
+			}
+		}
+		err = loop_run(fs.loop, ccmfs_idle, &fs);
+	}
+	early_drop(&fs);
+	if (!fs.live) {
+		/* Nothing serves files yet, and the scan may run on: the
+		 * mount point is given back now (SIGTERM), not when it ends.
+		 * Its index is still worth writing for the next mount. */
+		guard_stop(guard);
+		guard = -1;
+		fuse_session_unmount(se);
+		unmounted = 1;
+	}
 	if (bld.started) {
 		pthread_join(bld.tid, NULL);
 		a = bld.a;
@@ -473,7 +538,8 @@ int ccmfs_mount_main(int argc, char **argv)
 	guard_stop(guard);
 	loop_free(fs.loop);
 	fs.loop = NULL;
-	fuse_session_unmount(se);
+	if (!unmounted)
+		fuse_session_unmount(se);
 	say("unmounted %s", co.mountpoint);
 out_signals:
 	loop_remove_signal_handlers();
@@ -488,6 +554,7 @@ out:
 	tree_free(fs.tree);
 	index_top_free(fs.top);
 	ccm_archive_free(a);
+	index_plan_release(&plan);
 	ccm_buf_release(&fopts);
 	ccm_buf_release(&fsname);
 	ccm_options_release(&opt);

@@ -30,6 +30,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "early.h"
 #include "fs.h"
 #include "loop.h"
 
@@ -113,71 +114,13 @@ static struct ccmfs *fs_of(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-static int is_ready(struct ccmfs *fs)
+static int await_tree(fuse_req_t req, enum early_op op, fuse_ino_t ino,
+		      const char *name, size_t size, off_t off,
+		      const struct fuse_file_info *fi)
 {
-	return __atomic_load_n(&fs->ready, __ATOMIC_ACQUIRE);
-}
+	struct early_args a = { op, ino, name, size, off, fi };
 
-void ccmfs_publish(struct ccmfs *fs, struct tree *t, int err)
-{
-	pthread_mutex_lock(&fs->rlock);
-	fs->tree = t;
-	fs->build_err = t ? 0 : err ? err : -EIO;
-	__atomic_store_n(&fs->ready, 1, __ATOMIC_RELEASE);
-	pthread_cond_broadcast(&fs->rcond);
-	pthread_mutex_unlock(&fs->rlock);
-}
-
-/*
- * On the receiving thread, the first time it finds the tree ready: what
- * serves files (render-ahead, report watcher, page cache push) starts only
- * now, and never once the loop has ended (a push then could wait for ever
- * on a reader's page whose READ nobody answers).
- */
-static void go_live(struct ccmfs *fs)
-{
-	if (fs->live || !fs->tree)
-		return;
-	fs->live = 1;
-	ahead_init(&fs->ahead, fs->tree);
-	ccmfs_watch_start(fs);
-	if (fs->want_push && push_start(&fs->push, fs->se, fs->tree) != 0)
-		fs->want_push = 0;
-	if (fs->on_live)
-		fs->on_live(fs);
-}
-
-/*
- * 0 when fs->tree is the whole tree; otherwise the request has been
- * answered.  While the tree is built in the background (fs/mount.c) every
- * request but the root's attributes and listing waits here: a folder is
- * never listed before its last message is known (anchors: laziness
- * without lies).
- */
-static int await_tree(fuse_req_t req)
-{
-	struct ccmfs *fs = fs_of(req);
-
-	if (!is_ready(fs)) {
-		pthread_mutex_lock(&fs->rlock);
-		while (!fs->ready)
-			pthread_cond_wait(&fs->rcond, &fs->rlock);
-		pthread_mutex_unlock(&fs->rlock);
-	}
-	if (fs->build_err) {
-		fuse_reply_err(req, ccmfs_errno(fs->build_err));
-		return -1;
-	}
-	go_live(fs);
-	return 0;
-}
-
-/* Before the tree is ready, the root alone is served, from its top. */
-static const struct tree *early_root(struct ccmfs *fs, fuse_ino_t ino)
-{
-	if (ino != FUSE_ROOT_ID || !fs->top || is_ready(fs))
-		return NULL;
-	return fs->top;
+	return early_wait(req, &a);
 }
 
 static int fill_stat(struct ccmfs *fs, fuse_ino_t ino, struct stat *st)
@@ -224,8 +167,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 	}
-	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) {
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+		fs->parallel_dirops = 1;	/* see fs/mount.c */
+	}
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -235,7 +180,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	uint64_t ino;
 	int err;
 
-	if (await_tree(req))
+	if (await_tree(req, EARLY_LOOKUP, parent, name, 0, 0, NULL))
 		return;
 	err = tree_lookup(fs->tree, parent, name, strlen(name), &ino);
 	if (err == -ENOENT) {
@@ -273,7 +218,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		err = tree_stat(fs->top, ino, &st);
 		st.st_uid = fs->uid;
 		st.st_gid = fs->gid;
-	} else if (await_tree(req)) {
+	} else if (await_tree(req, EARLY_GETATTR, ino, NULL, 0, 0, fi)) {
 		return;
 	} else {
 		err = fill_stat(fs, ino, &st);
@@ -290,7 +235,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 	const struct tree *t = early_root(fs_of(req), ino);
 	const struct tree_node *n;
 
-	if (!t && await_tree(req))
+	if (!t && await_tree(req, EARLY_OPENDIR, ino, NULL, 0, 0, fi))
 		return;
 	n = tree_node(t ? t : fs_of(req)->tree, ino);
 	if (!n) {
@@ -317,7 +262,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
  * attributes from the index; nothing is rendered.
  */
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       int plus)
+		       struct fuse_file_info *fi, int plus)
 {
 	struct ccmfs *fs = fs_of(req);
 	const struct tree *t = early_root(fs, ino);
@@ -327,7 +272,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	uint64_t i;
 	int names_only;
 
-	if (!t && await_tree(req))
+	if (!t && await_tree(req, plus ? EARLY_READDIRPLUS : EARLY_READDIR,
+			     ino, NULL, size, off, fi))
 		return;
 	/* Early, the root lists names only (no entry is made, so the
 	 * accounts' attributes are asked for, later, by LOOKUP); its
@@ -390,15 +336,13 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	(void)fi;
-	do_readdir(req, ino, size, off, 0);
+	do_readdir(req, ino, size, off, fi, 0);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			   off_t off, struct fuse_file_info *fi)
 {
-	(void)fi;
-	do_readdir(req, ino, size, off, 1);
+	do_readdir(req, ino, size, off, fi, 1);
 }
 
 /*
@@ -480,7 +424,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct ccmfs *fs = fs_of(req);
 	const struct tree_node *n;
 
-	if (await_tree(req))
+	if (await_tree(req, EARLY_OPEN, ino, NULL, 0, 0, fi))
 		return;
 	n = tree_node(fs->tree, ino);
 	if (!n) {
@@ -647,6 +591,8 @@ int ccmfs_idle(void *arg, int sleeping)
 
 	if (sleeping == 2)
 		return push_stopping(&fs->push) | watch_stopping(fs);
+	if (!sleeping && early_replay(fs))
+		return 1;
 	if (!fs->live)
 		return 0;
 	if (!sleeping)
@@ -698,21 +644,39 @@ static void *watcher(void *arg)
 
 	pthread_mutex_lock(&fs->wlock);
 	while (!fs->wstop) {
-		if (!fs->wpending) {
+		int root = fs->wroot, report = fs->wpending;
+
+		if (!root && !report) {
 			pthread_cond_wait(&fs->wcond, &fs->wlock);
 			continue;
 		}
 		fs->wpending = 0;
+		fs->wroot = 0;
 		pthread_mutex_unlock(&fs->wlock);
-		/* Let the reader finish with the pages first. */
-		usleep(50000);
-		fuse_lowlevel_notify_inval_inode(fs->se, TREE_REPORT_INO, 0,
-						 0);
+		if (root)
+			fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID,
+							 0, 0);
+		if (report) {
+			/* Let the reader finish with the pages first. */
+			usleep(50000);
+			fuse_lowlevel_notify_inval_inode(fs->se,
+							 TREE_REPORT_INO, 0, 0);
+		}
 		pthread_mutex_lock(&fs->wlock);
 	}
 	fs->wdone = 1;
 	pthread_mutex_unlock(&fs->wlock);
 	return NULL;
+}
+
+void ccmfs_watch_inval_root(struct ccmfs *fs)
+{
+	if (!fs->wstarted)
+		return;
+	pthread_mutex_lock(&fs->wlock);
+	fs->wroot = 1;
+	pthread_cond_signal(&fs->wcond);
+	pthread_mutex_unlock(&fs->wlock);
 }
 
 /* Like push_stopping: the invalidation may wait on a reader's page. */
@@ -811,7 +775,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
-	if (await_tree(req))
+	if (await_tree(req, EARLY_READ, ino, NULL, size, off, fi))
 		return;
 	/* t10 tests the guard (fs/guard.c) with a reader whose READ stays
 	 * unanswered, its page locked, while a push waits on that page. */
@@ -846,7 +810,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs sv;
 
 	(void)ino;
-	if (await_tree(req))
+	if (await_tree(req, EARLY_STATFS, ino, NULL, 0, 0, NULL))
 		return;
 	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = 4096;
@@ -876,7 +840,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct ccm_buf b;
 
-	if (await_tree(req))
+	if (await_tree(req, EARLY_LISTXATTR, ino, NULL, size, 0, NULL))
 		return;
 	ccm_buf_init(&b);
 	reply_xattr_buf(req, tree_xattr_list(fs_of(req)->tree, ino, &b), &b,
@@ -889,7 +853,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 {
 	struct ccm_buf b;
 
-	if (await_tree(req))
+	if (await_tree(req, EARLY_GETXATTR, ino, name, size, 0, NULL))
 		return;
 	ccm_buf_init(&b);
 	reply_xattr_buf(req, tree_xattr_get(fs_of(req)->tree, ino, name, &b),

@@ -906,7 +906,8 @@ int ccm_archive_changed(const struct ccm_archive *a, char *why, size_t n)
 	for (i = 0; i < a->nfiles; i++) {
 		const struct ccm_file *f = &a->files[i];
 		struct stat st, pst;
-		int gone = stat(f->path, &pst) != 0;
+		int gone = (f->dirfd >= 0 ? fstatat(f->dirfd, f->name, &pst, 0)
+					  : stat(f->path, &pst)) != 0;
 
 		if (fstat(f->fd, &st) != 0 || (uint64_t)st.st_size != f->size ||
 		    (int64_t)st.st_mtime != f->mtime ||

@@ -133,6 +133,10 @@ struct ccm_file {
 	uint64_t dev, ino;	/* identity, to notice a changed source */
 	int64_t ctime_ns;	/* any write changes it, even within a second */
 	int fd;
+	/* Its directory, held open: whether the name still leads to this
+	 * file is asked there, not by path, which may lie under our own
+	 * mount or be relative to a directory the daemon has left. */
+	int dirfd;
 };
 
 /* Map a file read-only.  -errno on failure; a directory gives -EISDIR. */

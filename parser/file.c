@@ -29,6 +29,23 @@ static char *base_name(const char *path)
 	return strdup(s ? s + 1 : path);
 }
 
+/* -1 when it cannot be opened: ccm_archive_changed then goes by path. */
+static int open_dir_of(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	char *dir;
+	int fd;
+
+	if (!s)
+		return open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	dir = strndup(path, s == path ? 1 : (size_t)(s - path));
+	if (!dir)
+		return -1;
+	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	return fd;
+}
+
 int ccm_file_open(struct ccm_file *f, const char *path)
 {
 	struct stat st;
@@ -37,6 +54,7 @@ int ccm_file_open(struct ccm_file *f, const char *path)
 
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
+	f->dirfd = -1;
 	/* O_NONBLOCK: a FIFO given as a source must not hang us; it is
 	 * refused below like any non-regular file. */
 	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -66,6 +84,7 @@ int ccm_file_open(struct ccm_file *f, const char *path)
 		err = -ENOMEM;
 		goto out_free;
 	}
+	f->dirfd = open_dir_of(path);
 	if (f->size > 0) {
 		map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, f->fd, 0);
 		if (map == MAP_FAILED) {
@@ -82,8 +101,11 @@ out_free:
 	free(f->name);
 out_close:
 	close(f->fd);
+	if (f->dirfd >= 0)
+		close(f->dirfd);
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
+	f->dirfd = -1;
 	return err;
 }
 
@@ -93,10 +115,13 @@ void ccm_file_close(struct ccm_file *f)
 		munmap((void *)f->data, f->size);
 	if (f->fd >= 0)
 		close(f->fd);
+	if (f->dirfd >= 0)
+		close(f->dirfd);
 	free(f->path);
 	free(f->name);
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
+	f->dirfd = -1;
 }
 
 /*

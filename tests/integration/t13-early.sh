@@ -118,4 +118,142 @@ if kill -0 "$lspid" 2>/dev/null; then fail "a waiting reader hangs after kill -9
 	ok "kill -9 during the scan: the waiting reader gets an error"; fi
 fusermount3 -u "$TMP/m" 2>/dev/null && ok "and the mount point is freed" ||
 	fail "fusermount3 -u failed after kill -9"
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+
+# One request waiting for the tree does not hold up the others: a LOOKUP
+# parked while the scan runs, the root still lists at once (a fresh
+# mount: nothing of the root is in the kernel's cache yet).
+CCMAILFS_TEST_BUILD_DELAY_MS=2500 mount_fs "$TMP/m" -o noindex "$TMP/e.ccm"
+stat -c %i "$TMP/m/$acc" > "$TMP/acc.ino" &
+stpid=$!
+sleep 0.3
+t0=$(date +%s%N)
+ls "$TMP/m" > "$TMP/root.ls"
+took=$(ms_since "$t0")
+if kill -0 "$stpid" 2>/dev/null && [ "$took" -lt 1500 ]; then
+	ok "the root lists ($took ms) while a lookup waits for the scan"
+else
+	fail "the root waited behind a lookup ($took ms)"
+fi
+wait "$stpid" && [ -s "$TMP/acc.ino" ] && ok "the parked lookup is answered" ||
+	fail "the parked lookup failed"
+umount_fs "$TMP/m"
+
+# SIGTERM during the scan gives the mount point back at once; the
+# waiting request gets an error, the daemon ends once the scan has (and
+# still writes the index).
+rm -f "$TMP/.e.ccm.ccmailfs-index"
+CCMAILFS_TEST_BUILD_DELAY_MS=3000 mount_fs "$TMP/m" "$TMP/e.ccm"
+ls "$TMP/m" >/dev/null
+stat "$TMP/m/$acc" >/dev/null 2>&1 &
+stpid=$!
+sleep 0.3
+t0=$(date +%s%N)
+kill -TERM "$LAST_PID"
+while mountpoint -q "$TMP/m" && [ "$(ms_since "$t0")" -lt 5000 ]; do sleep 0.05; done
+took=$(ms_since "$t0")
+if ! mountpoint -q "$TMP/m" && [ "$took" -lt 1500 ]; then
+	ok "SIGTERM during the scan: unmounted in $took ms"
+else
+	fail "SIGTERM during the scan: still mounted after $took ms"
+fi
+if wait "$stpid"; then fail "the waiting stat succeeded after SIGTERM"; else
+	ok "the waiting stat gets an error"; fi
+umount_fs "$TMP/m" 2>/dev/null || true
+[ -f "$TMP/.e.ccm.ccmailfs-index" ] && ok "and the index was written" ||
+	fail "no index after SIGTERM during the scan (log: $(cat "$TMP/daemon.log"))"
+
+# The mount point is the export's own directory, or holds the index:
+# writing the index must not go through the mount (it would wait for the
+# very scan that writes it).
+mkdir -p "$TMP/d" "$TMP/d2"
+cp "$TMP/e.ccm" "$TMP/d/e.ccm"
+over() { # WHAT MNT ARGS...: mount, list an account, compare, unmount
+	what=$1
+	mnt=$2
+	shift 2
+	: > "$TMP/daemon.log"
+	CCMAILFS_TEST_BUILD_DELAY_MS=500 mount_fs "$mnt" "$@"
+	if timeout 20 ls "$mnt/$acc" > "$TMP/over.ls"; then
+		ok "$what: an account lists"
+	else
+		fail "$what: listing an account hangs (log: $(cat "$TMP/daemon.log"))"
+		abort_conn "$mnt"
+		fusermount3 -u -z "$mnt" 2>/dev/null || true
+		return 0
+	fi
+	same_tree "$TMP/x" "$mnt" && ok "$what: the tree equals the extract" ||
+		fail "$what: the tree differs"
+	# The report's status line asks whether the source is still there,
+	# without going through the mount that hides it.
+	if timeout 20 cat "$mnt/ccmailfs-report.txt" > "$TMP/report.txt" &&
+		grep -q "Source status: unchanged" "$TMP/report.txt"; then
+		ok "$what: the report reads, source unchanged"
+	else
+		fail "$what: report: $(grep 'Source status' "$TMP/report.txt")"
+	fi
+	umount_fs "$mnt"
+	grep -q "index written to" "$TMP/daemon.log" && ok "$what: index written" ||
+		fail "$what: no index written (log: $(cat "$TMP/daemon.log"))"
+}
+rm -rf "$TMP/x"
+"$CCMAILFS" --extract "$TMP/x" "$TMP/d/e.ccm" 2>/dev/null || true
+over "mounted over the export's directory" "$TMP/d" "$TMP/d/e.ccm"
+[ -f "$TMP/d/.e.ccm.ccmailfs-index" ] && ok "the index is beside the export" ||
+	fail "no index beside the export"
+rm -rf "$TMP/x"
+"$CCMAILFS" --extract "$TMP/x" "$TMP/e.ccm" 2>/dev/null || true
+over "index=PATH under the mount point" "$TMP/d2" -o "index=$TMP/d2/my.idx" "$TMP/e.ccm"
+[ -f "$TMP/d2/my.idx" ] && ok "the index is where index= said" ||
+	fail "no index at index=PATH"
+: > "$TMP/daemon.log"
+mount_fs "$TMP/d" "$TMP/d/e.ccm"
+ls "$TMP/d" >/dev/null
+grep -q "index loaded from" "$TMP/daemon.log" && ok "the remount over it loads that index" ||
+	fail "the remount over the export's directory did not load the index"
+umount_fs "$TMP/d"
+
+# A relative source, mounted in the background (the daemon changes to
+# "/"): the index is still written beside the export.
+rm -f "$TMP/.e.ccm.ccmailfs-index"
+bin=$(realpath "$CCMAILFS")
+mkdir -p "$TMP/bg"
+MOUNTS="$MOUNTS $TMP/bg"
+(cd "$TMP" && CCMAILFS_TEST_BUILD_DELAY_MS=300 "$bin" e.ccm bg 2>/dev/null)
+PIDS="$PIDS $(pgrep -xf "$bin e.ccm bg" || true)"
+if mountpoint -q "$TMP/bg" && timeout 20 ls "$TMP/bg/$acc" >/dev/null; then
+	ok "background mount of a relative source lists"
+else
+	fail "background mount of a relative source"
+fi
+grep -q "Source status: unchanged" "$TMP/bg/ccmailfs-report.txt" &&
+	ok "background: the report says the source is unchanged" ||
+	fail "background: $(grep 'Source status' "$TMP/bg/ccmailfs-report.txt")"
+fusermount3 -u "$TMP/bg"
+i=0
+while pgrep -xf "$bin e.ccm bg" >/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+pgrep -xf "$bin e.ccm bg" >/dev/null && fail "the background daemon did not exit"
+[ -f "$TMP/.e.ccm.ccmailfs-index" ] && [ ! -e /.e.ccm.ccmailfs-index ] &&
+	ok "its index is beside the export, not in /" ||
+	fail "background: no index beside the export"
+rm -f /.e.ccm.ccmailfs-index
+# The export changes between the survey and the scan (an account's name
+# is overwritten in place): the daemon says so, and the root, listed
+# early with the old name, lists the new one once the scan is done.
+cp "$TMP/e.ccm" "$TMP/e2.ccm"
+off=$(grep -abo 'mailbox "' "$TMP/e2.ccm" | head -1 | cut -d: -f1)
+: > "$TMP/daemon.log"
+CCMAILFS_TEST_BUILD_DELAY_MS=1500 mount_fs "$TMP/m" -o noindex "$TMP/e2.ccm"
+before=$(ls "$TMP/m")
+printf 'Q' | dd of="$TMP/e2.ccm" bs=1 seek=$((off + 9)) conv=notrunc status=none
+stat -f "$TMP/m" >/dev/null	# waits for the scan
+sleep 0.3	# the invalidation is sent by a thread of its own
+after=$(ls "$TMP/m")
+if grep -q "accounts changed" "$TMP/daemon.log" && [ "$after" != "$before" ] &&
+	echo "$after" | grep -qi '^q'; then
+	ok "accounts changed during the scan: logged, the root lists anew"
+else
+	fail "accounts changed during the scan: before: $before; after: $after; log: $(cat "$TMP/daemon.log")"
+fi
+umount_fs "$TMP/m"
 finish

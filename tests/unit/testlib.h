@@ -20,6 +20,7 @@ static inline struct ccm_file mem_file(const char *p, size_t n)
 	f.data = n ? p : NULL;
 	f.size = n;
 	f.fd = -1;
+	f.dirfd = -1;
 	f.name = (char *)"mem.ccm";
 	return f;
 }
