@@ -68,16 +68,22 @@ static uint64_t str_hash(const char *s)
  */
 static void dest_open(struct index_dest *d, const char *path, int maxmk)
 {
-	char dir[4096];
-	size_t len = strlen(path);
+	char norm[4096], dir[4096];
+	size_t len = 0;
 	int k;
 
 	snprintf(d->shown, sizeof(d->shown), "%s", path);
 	snprintf(d->rel, sizeof(d->rel), "%s", path);
 	d->dirfd = -1;
 	d->mkdirs = 0;
-	if (len >= sizeof(dir))
+	/* "a//b" is "a/b": an empty name is no directory to make. */
+	for (; *path && len < sizeof(norm) - 1; path++)
+		if (*path != '/' || len == 0 || norm[len - 1] != '/')
+			norm[len++] = *path;
+	if (*path)
 		return;
+	norm[len] = '\0';
+	path = norm;
 	memcpy(dir, path, len + 1);
 	for (k = 0; k <= maxmk; k++) {
 		char *slash = strrchr(dir, '/');
@@ -152,7 +158,6 @@ void index_plan_release(struct index_plan *p)
 	for (i = 0; i < p->ndest; i++)
 		if (p->dest[i].dirfd >= 0)
 			close(p->dest[i].dirfd);
-	ccm_archive_free(p->spare);
 	ccm_buf_release(&p->key);
 	index_plan_init(p);
 }
@@ -514,15 +519,6 @@ int index_open(const struct index_opts *io, char **paths, size_t npaths,
 			goto fail;
 		}
 		snprintf(note, notelen, "building the index: %s", why);
-		/* What the index just written is loaded back into (reload):
-		 * opened now, by name, while no mount hides the sources. */
-		err = ccm_archive_prepare(&plan->spare,
-					  (const char *const *)paths, npaths, o);
-		if (err) {
-			snprintf(msg, msglen, "cannot read the sources: %s",
-				 ccm_strerror(err));
-			goto fail;
-		}
 	}
 	memset(&pr, 0, sizeof(pr));
 	clock_gettime(CLOCK_MONOTONIC, &pr.start);
@@ -567,14 +563,15 @@ fail:
 static void reload(struct index_plan *p, const struct index_dest *d,
 		   struct ccm_archive **ap, struct tree **tp)
 {
-	struct ccm_archive *b = p->spare;
+	struct ccm_archive *b = NULL;
 	struct tree *t = NULL;
 	char why[600];
 
-	p->spare = NULL;
-	if (b && try_load(d, ccm_buf_cstr(&p->key), b, &t, why,
-			  sizeof(why)) == 0 &&
+	if (ccm_archive_shadow(*ap, &b))
+		return;
+	if (try_load(d, ccm_buf_cstr(&p->key), b, &t, why, sizeof(why)) == 0 &&
 	    b->nentries == (*ap)->nentries) {
+		ccm_archive_take_files(b, *ap);
 		tree_free(*tp);
 		ccm_archive_free(*ap);
 		*ap = b;

@@ -41,7 +41,6 @@ struct index_plan {
 	struct ccm_buf key;
 	int ndest;
 	struct index_dest dest[2];
-	struct ccm_archive *spare;	/* the sources opened again: reload */
 };
 
 void index_plan_init(struct index_plan *p);

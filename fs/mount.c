@@ -392,7 +392,15 @@ int ccmfs_mount_main(int argc, char **argv)
 	}
 	{
 		char msg[1024];
+		struct rlimit nofile;
 
+		/* Every source stays open while mounted (a directory of
+		 * exports can hold many): as many as we are allowed. */
+		if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 &&
+		    nofile.rlim_cur < nofile.rlim_max) {
+			nofile.rlim_cur = nofile.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &nofile);
+		}
 		/* Load the index, or find the accounts now, before anything
 		 * is mounted; the rest of a first scan runs once mounted. */
 		iopts.progress = isatty(STDERR_FILENO);

@@ -599,6 +599,34 @@ oom:
 	return -ENOMEM;
 }
 
+/* An empty archive, as both prepare and shadow start one. */
+static struct ccm_archive *archive_new(const struct ccm_options *o)
+{
+	struct ccm_archive *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->opt = *o;
+	ccm_buf_init(&a->pool);
+	pool_add(a, "", 0);
+	return a;
+}
+
+/* Same directory as the file before: one descriptor for both. */
+static void share_dir(struct ccm_file *f, const struct ccm_file *prev)
+{
+	const char *s1 = strrchr(f->path, '/'), *s2 = strrchr(prev->path, '/');
+	size_t n1 = s1 ? (size_t)(s1 - f->path) : 0;
+	size_t n2 = s2 ? (size_t)(s2 - prev->path) : 0;
+
+	if (f->dirfd < 0 || prev->dirfd < 0 || n1 != n2 ||
+	    memcmp(f->path, prev->path, n1))
+		return;
+	close(f->dirfd);
+	f->dirfd = prev->dirfd;
+	f->own_dirfd = 0;
+}
+
 int ccm_archive_prepare(struct ccm_archive **out, const char *const *paths,
 			size_t npaths, const struct ccm_options *o)
 {
@@ -608,12 +636,9 @@ int ccm_archive_prepare(struct ccm_archive **out, const char *const *paths,
 	int err;
 
 	*out = NULL;
-	a = calloc(1, sizeof(*a));
+	a = archive_new(o);
 	if (!a)
 		return -ENOMEM;
-	a->opt = *o;
-	ccm_buf_init(&a->pool);
-	pool_add(a, "", 0);
 	err = expand(a, paths, npaths, &list, &nlist);
 	if (err)
 		goto fail;
@@ -635,6 +660,8 @@ int ccm_archive_prepare(struct ccm_archive **out, const char *const *paths,
 		if (f->mtime > a->newest_mtime)
 			a->newest_mtime = f->mtime;
 		f->tail = f->data ? lex_tail_padding(f->data, (size_t)f->size) : 0;
+		if (a->nfiles > 0)
+			share_dir(f, &a->files[a->nfiles - 1]);
 		a->nfiles++;
 	}
 	for (i = 0; i < nlist; i++)
@@ -647,6 +674,57 @@ int ccm_archive_prepare(struct ccm_archive **out, const char *const *paths,
 fail:
 	ccm_archive_free(a);
 	return err;
+}
+
+int ccm_archive_shadow(const struct ccm_archive *a, struct ccm_archive **out)
+{
+	struct ccm_archive *b = archive_new(&a->opt);
+
+	*out = NULL;
+	if (!b)
+		return -ENOMEM;
+	b->lone = a->lone;
+	b->newest_mtime = a->newest_mtime;
+	b->files = calloc(a->nfiles ? a->nfiles : 1, sizeof(*b->files));
+	b->stats = calloc(a->nfiles ? a->nfiles : 1, sizeof(*b->stats));
+	if (!b->files || !b->stats) {
+		ccm_archive_free(b);
+		return -ENOMEM;
+	}
+	for (; b->nfiles < a->nfiles; b->nfiles++) {
+		struct ccm_file *f = &b->files[b->nfiles];
+
+		*f = a->files[b->nfiles];
+		f->fd = f->dirfd = -1;
+		f->own_dirfd = 0;
+		f->data = NULL;
+		f->path = strdup(f->path);
+		f->name = strdup(f->name);
+		if (!f->path || !f->name) {
+			b->nfiles++;
+			ccm_archive_free(b);
+			return -ENOMEM;
+		}
+	}
+	*out = b;
+	return 0;
+}
+
+void ccm_archive_take_files(struct ccm_archive *to, struct ccm_archive *from)
+{
+	size_t i;
+
+	for (i = 0; i < to->nfiles && i < from->nfiles; i++) {
+		struct ccm_file *t = &to->files[i], *f = &from->files[i];
+
+		t->fd = f->fd;
+		t->dirfd = f->dirfd;
+		t->own_dirfd = f->own_dirfd;
+		t->data = f->data;
+		f->fd = f->dirfd = -1;
+		f->own_dirfd = 0;
+		f->data = NULL;
+	}
 }
 
 /*
@@ -906,9 +984,17 @@ int ccm_archive_changed(const struct ccm_archive *a, char *why, size_t n)
 	for (i = 0; i < a->nfiles; i++) {
 		const struct ccm_file *f = &a->files[i];
 		struct stat st, pst;
-		int gone = (f->dirfd >= 0 ? fstatat(f->dirfd, f->name, &pst, 0)
-					  : stat(f->path, &pst)) != 0;
+		int gone;
 
+		/* Never by path (see ccm_file.dirfd); without its directory
+		 * only the open file itself is checked. */
+		if (f->dirfd >= 0) {
+			gone = fstatat(f->dirfd, f->name, &pst, 0) != 0;
+		} else {
+			gone = 0;
+			pst.st_ino = (ino_t)f->ino;
+			pst.st_dev = (dev_t)f->dev;
+		}
 		if (fstat(f->fd, &st) != 0 || (uint64_t)st.st_size != f->size ||
 		    (int64_t)st.st_mtime != f->mtime ||
 		    (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec !=

@@ -135,8 +135,10 @@ struct ccm_file {
 	int fd;
 	/* Its directory, held open: whether the name still leads to this
 	 * file is asked there, not by path, which may lie under our own
-	 * mount or be relative to a directory the daemon has left. */
+	 * mount or be relative to a directory the daemon has left.  Files
+	 * of one directory share it; the first of them closes it. */
 	int dirfd;
+	int own_dirfd;
 };
 
 /* Map a file read-only.  -errno on failure; a directory gives -EISDIR. */
@@ -462,6 +464,14 @@ void ccm_archive_free(struct ccm_archive *a);
  * restore the scan from an index instead, ccm_archive_restore). */
 int ccm_archive_prepare(struct ccm_archive **out, const char *const *paths,
 			size_t npaths, const struct ccm_options *o);
+/*
+ * A prepared archive over the same files as a, opening nothing: an index
+ * just written is restored into it (fs/index.c), even where the sources'
+ * names now lead through a mount.  Its files have no descriptors or
+ * mappings until ccm_archive_take_files moves a's to it (same sources).
+ */
+int ccm_archive_shadow(const struct ccm_archive *a, struct ccm_archive **out);
+void ccm_archive_take_files(struct ccm_archive *to, struct ccm_archive *from);
 int ccm_archive_scan(struct ccm_archive *a, ccm_progress_fn progress,
 		     void *ctx);
 /*

@@ -85,6 +85,7 @@ int ccm_file_open(struct ccm_file *f, const char *path)
 		goto out_free;
 	}
 	f->dirfd = open_dir_of(path);
+	f->own_dirfd = f->dirfd >= 0;
 	if (f->size > 0) {
 		map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, f->fd, 0);
 		if (map == MAP_FAILED) {
@@ -115,7 +116,7 @@ void ccm_file_close(struct ccm_file *f)
 		munmap((void *)f->data, f->size);
 	if (f->fd >= 0)
 		close(f->fd);
-	if (f->dirfd >= 0)
+	if (f->dirfd >= 0 && f->own_dirfd)
 		close(f->dirfd);
 	free(f->path);
 	free(f->name);

@@ -194,11 +194,88 @@ static void test_survey_accounts(void **state)
 	assert_true(nfuzz > 100);
 }
 
+/*
+ * Sources are watched through their directories, held open (ccm_file.dirfd,
+ * one per directory): a deletion or a replacement is seen even after the
+ * process has left the directory the sources were named from, and a
+ * shadow archive (ccm_archive_shadow) opens nothing until the files are
+ * moved to it.
+ */
+static void test_sources_by_directory(void **state)
+{
+	char dir[] = "/tmp/ccm-dirfd-XXXXXX", cwd[4096], why[512], moved[128];
+	const char *const src[] = { "a.ccm", "b.ccm" };
+	struct ccm_archive *a, *b;
+	struct ccm_options o;
+	FILE *f;
+	size_t i;
+
+	(void)state;
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_non_null(mkdtemp(dir));
+	for (i = 0; i < 2; i++) {
+		char p[128];
+
+		snprintf(p, sizeof(p), "%s/%s", dir, src[i]);
+		f = fopen(p, "wb");
+		assert_non_null(f);
+		fputs("Message:\r\n     0\r\nFrom: X at Y\r\nContents:\r\n     0\r\n", f);
+		fclose(f);
+	}
+	assert_int_equal(chdir(dir), 0);
+	ccm_options_init(&o);
+	assert_int_equal(ccm_archive_prepare(&a, src, 2, &o), 0);
+	assert_int_equal(a->nfiles, 2);
+	assert_true(a->files[0].dirfd >= 0);
+	assert_int_equal(a->files[1].dirfd, a->files[0].dirfd);
+	assert_true(a->files[0].own_dirfd);
+	assert_false(a->files[1].own_dirfd);
+	assert_int_equal(chdir("/"), 0);
+	assert_int_equal(ccm_archive_changed(a, why, sizeof(why)), 0);
+
+	assert_int_equal(ccm_archive_shadow(a, &b), 0);
+	assert_int_equal(b->nfiles, 2);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(b->files[i].fd, -1);
+		assert_null(b->files[i].data);
+		assert_string_equal(b->files[i].path, a->files[i].path);
+		assert_int_equal(b->files[i].size, a->files[i].size);
+	}
+	ccm_archive_take_files(b, a);
+	assert_int_equal(a->files[0].fd, -1);
+	assert_int_equal(a->files[0].dirfd, -1);
+	ccm_archive_free(a);
+	assert_true(b->files[0].fd >= 0 && b->files[0].dirfd >= 0);
+	assert_int_equal(ccm_archive_changed(b, why, sizeof(why)), 0);
+
+	/* Renamed away (its ctime moves too): seen from anywhere. */
+	snprintf(moved, sizeof(moved), "%s/b.old", dir);
+	{
+		char p[128];
+
+		snprintf(p, sizeof(p), "%s/b.ccm", dir);
+		assert_int_equal(rename(p, moved), 0);
+	}
+	assert_int_equal(ccm_archive_changed(b, why, sizeof(why)), 1);
+	assert_non_null(strstr(why, "b.ccm was"));
+	ccm_archive_free(b);
+	unlink(moved);
+	for (i = 0; i < 1; i++) {
+		char p[128];
+
+		snprintf(p, sizeof(p), "%s/%s", dir, src[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+	assert_int_equal(chdir(cwd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_threads_same_index),
 		cmocka_unit_test(test_survey_accounts),
+		cmocka_unit_test(test_sources_by_directory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
