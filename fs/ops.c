@@ -492,6 +492,15 @@ static pthread_mutex_t slot_locks[NSLOTS] = {
 	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER
 };
 
+/* Set one of the watcher's flags (fs->wlock) and wake it. */
+static void watch_poke(struct ccmfs *fs, int *flag)
+{
+	pthread_mutex_lock(&fs->wlock);
+	*flag = 1;
+	pthread_cond_signal(&fs->wcond);
+	pthread_mutex_unlock(&fs->wlock);
+}
+
 /*
  * Reads of files a sequential reader is about to ask for are spared by the
  * page cache push (fs/push.c): read_no_open and op_read tell it of every
@@ -570,12 +579,8 @@ static void serve_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 	if (slot_lock)
 		pthread_mutex_unlock(slot_lock);
-	if (n->kind == TREE_REPORT) {
-		pthread_mutex_lock(&fs->wlock);
-		fs->wpending = 1;
-		pthread_cond_signal(&fs->wcond);
-		pthread_mutex_unlock(&fs->wlock);
-	}
+	if (n->kind == TREE_REPORT)
+		watch_poke(fs, &fs->wpending);
 	/* Keep small windows only: a thread holds at most one. */
 	if (!slot_lock && c->h.buf.cap > WINDOW + 8192) {
 		ccm_buf_release(&c->h.buf);
@@ -671,12 +676,8 @@ static void *watcher(void *arg)
 
 void ccmfs_watch_inval_root(struct ccmfs *fs)
 {
-	if (!fs->wstarted)
-		return;
-	pthread_mutex_lock(&fs->wlock);
-	fs->wroot = 1;
-	pthread_cond_signal(&fs->wcond);
-	pthread_mutex_unlock(&fs->wlock);
+	if (fs->wstarted)
+		watch_poke(fs, &fs->wroot);
 }
 
 /* Like push_stopping: the invalidation may wait on a reader's page. */
@@ -712,10 +713,7 @@ void ccmfs_watch_stop(struct ccmfs *fs)
 {
 	if (!fs->wstarted)
 		return;
-	pthread_mutex_lock(&fs->wlock);
-	fs->wstop = 1;
-	pthread_cond_signal(&fs->wcond);
-	pthread_mutex_unlock(&fs->wlock);
+	watch_poke(fs, &fs->wstop);
 	pthread_join(fs->watcher, NULL);
 	fs->wstarted = 0;
 }
