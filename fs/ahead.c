@@ -258,7 +258,7 @@ uint64_t ahead_plan_take(struct ahead_plan *p, const struct tree *t)
 		const struct tree_node *n = tree_node(t, ino);
 
 		if (n && n->kind == TREE_ENTRY && n->size > 0 &&
-		    n->size <= AHEAD_MAX_SIZE)
+		    n->size <= PLAN_MAX_SIZE)
 			return ino;
 	}
 	return 0;

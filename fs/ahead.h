@@ -73,7 +73,9 @@ struct ahead_plan {
  */
 void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
 		     uint64_t ino, size_t min_span, size_t max_span);
-/* The next file to push (small enough, not empty), or 0. */
+/* Files up to this size are pushed (fs/push.c pushes one window at a time). */
+#define PLAN_MAX_SIZE ((uint64_t)16 << 20)
+/* The next file to push (not empty, at most PLAN_MAX_SIZE), or 0. */
 uint64_t ahead_plan_take(struct ahead_plan *p, const struct tree *t);
 
 #endif

@@ -67,6 +67,18 @@ int loop_cpus(void)
 	return CPU_COUNT(&set);
 }
 
+void loop_block_signals(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
 /*
  * SIGTERM, SIGINT and SIGHUP end the loop through this flag, not through
  * fuse_session_exit as libfuse's handlers do: once the session is marked
@@ -203,7 +215,7 @@ int loop_run(struct loop *l, int (*idle)(void *, int), void *idle_arg)
 	struct fuse_buf buf;
 	struct pollfd pfd, fds[2];
 	pthread_t *tid;
-	sigset_t all, old;
+	sigset_t old;
 	uint64_t last = 0;
 	int awake = 0;
 	unsigned i, n = 0;
@@ -226,8 +238,7 @@ int loop_run(struct loop *l, int (*idle)(void *, int), void *idle_arg)
 	}
 	/* Signals (SIGINT, SIGTERM, SIGHUP: loop_set_signal_handlers) go
 	 * to this thread, whose poll then returns EINTR. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
+	loop_block_signals(&old);
 	for (i = 0; i < l->nworkers; i++)
 		if (pthread_create(&tid[n], NULL, worker, l) == 0)
 			n++;

@@ -6,6 +6,7 @@
 
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
+#include <signal.h>
 
 struct loop;
 
@@ -25,6 +26,14 @@ int loop_set_signal_handlers(void);
 void loop_remove_signal_handlers(void);
 /* The CPUs this process may run on. */
 int loop_cpus(void);
+/*
+ * Before creating a thread: block, into old, every signal that is for the
+ * loop's thread (SIGINT, SIGTERM, SIGHUP: loop_set_signal_handlers), all
+ * but the synchronous faults.  A SIGBUS raised while blocked kills the
+ * process instead of reaching the parser's guard (a source that shrinks
+ * under a render, parser/file.c).  Restore old after pthread_create.
+ */
+void loop_block_signals(sigset_t *old);
 
 /*
  * Serve requests in the calling thread until the session is unmounted or

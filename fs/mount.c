@@ -184,8 +184,9 @@ static void *build_thread(void *arg)
 		    "listing fails with EIO", b->source, ccm_strerror(err));
 	} else {
 		index_store(&iopts, b->plan, &b->a, &t);
-		/* As before a mount: pread from now on, never SIGBUS. */
-		ccm_archive_unmap(b->a);
+		/* As before a mount: a shrinking source gives EIO, never
+		 * SIGBUS. */
+		ccm_archive_guard(b->a);
 		log_counts(b->a, b->source, b->mountpoint);
 	}
 	ccmfs_publish(b->fs, t, err);
@@ -194,11 +195,10 @@ static void *build_thread(void *arg)
 
 static int build_start(struct builder *b)
 {
-	sigset_t all, old;
+	sigset_t old;
 
 	/* Signals are for the loop's thread (fs/loop.c). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
+	loop_block_signals(&old);
 	b->started = pthread_create(&b->tid, NULL, build_thread, b) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return b->started ? 0 : -1;
@@ -453,11 +453,11 @@ int ccmfs_mount_main(int argc, char **argv)
 	/* Only now, with a result worth keeping (not a non-export). */
 	if (note[0])
 		say("%s", note);
-	/* From here on, sources are read with pread: a source that shrinks
-	 * under the mount gives EIO, never SIGBUS.  A first scan maps them
-	 * until it is done (build_thread). */
+	/* From here on, sources are read under a SIGBUS guard: a source that
+	 * shrinks under the mount gives EIO, never SIGBUS.  A first scan
+	 * reads them unguarded until it is done (build_thread). */
 	if (loaded)
-		ccm_archive_unmap(a);
+		ccm_archive_guard(a);
 
 	/* A shell starts background jobs with SIGINT ignored; SIGINT and
 	 * SIGTERM must always unmount cleanly, and loop_set_signal_handlers

@@ -697,14 +697,13 @@ static int watch_stopping(struct ccmfs *fs)
 
 void ccmfs_watch_start(struct ccmfs *fs)
 {
-	sigset_t all, old;
+	sigset_t old;
 
 	pthread_mutex_init(&fs->wlock, NULL);
 	pthread_cond_init(&fs->wcond, NULL);
 	/* SIGTERM and SIGINT must reach the loop's thread, whose poll they
 	 * interrupt (fs/loop.c), not this one. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
+	loop_block_signals(&old);
 	fs->wstarted = pthread_create(&fs->watcher, NULL, watcher, fs) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }

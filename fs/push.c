@@ -19,7 +19,59 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "loop.h"
 #include "push.h"
+
+/*
+ * Bytes [lo, lo + n) of file ino (size bytes) into buf; 1 when they are
+ * all there.  A file that fails to render, or not to its size, is left to
+ * its own READ, which reports the error.
+ */
+static int render(const struct tree *t, uint64_t ino, uint64_t size,
+		  size_t lo, size_t n, struct ccm_buf *buf)
+{
+	int err;
+
+	if (n == size) {
+		ccm_buf_clear(buf);
+		buf->windowed = 0;
+		err = tree_read(t, ino, buf);
+	} else {
+		err = tree_read_window(t, ino, lo, n, buf);
+	}
+	return !err && !buf->oom && buf->len == size &&
+	       ccm_buf_stored(buf) == n;
+}
+
+/*
+ * Push file ino, a window at a time so that memory does not grow with the
+ * file: a file left out would cost the reader a READ round trip per 128
+ * KiB, each rendering its window again, while the pushers wait for it.
+ * 1 when all of it is in the page cache.
+ */
+static int push_file(struct push *p, uint64_t ino, struct ccm_buf *buf)
+{
+	uint64_t size = tree_node(p->t, ino)->size;
+	size_t lo = 0;
+
+	while (lo < size) {
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
+		size_t n = size - lo > PUSH_WINDOW ? PUSH_WINDOW
+						   : (size_t)(size - lo);
+
+		if (!render(p->t, ino, size, lo, n, buf))
+			return 0;
+		bv.buf[0].mem = buf->p;
+		bv.buf[0].size = n;
+		/* Fails (ENOENT) for a file the kernel has no inode for:
+		 * nothing to do, its READ renders it. */
+		if (fuse_lowlevel_notify_store(p->se, ino, (off_t)lo, &bv,
+					       0) != 0)
+			return 0;
+		lo += n;
+	}
+	return 1;
+}
 
 static void *pusher(void *arg)
 {
@@ -30,26 +82,14 @@ static void *pusher(void *arg)
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
 		uint64_t ino = ahead_plan_take(&p->plan, p->t);
-		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
-		int stored = 0;
+		int stored;
 
 		if (!ino) {
 			pthread_cond_wait(&p->cond, &p->lock);
 			continue;
 		}
 		pthread_mutex_unlock(&p->lock);
-		ccm_buf_clear(&buf);
-		/* A file that fails to render, or not to its size, is left to
-		 * its own READ, which reports the error. */
-		if (tree_read(p->t, ino, &buf) == 0 && !buf.oom &&
-		    buf.len == tree_node(p->t, ino)->size) {
-			bv.buf[0].mem = buf.p;
-			bv.buf[0].size = buf.len;
-			/* Fails (ENOENT) for a file the kernel has no inode
-			 * for: nothing to do, its READ renders it. */
-			stored = fuse_lowlevel_notify_store(p->se, ino, 0,
-							    &bv, 0) == 0;
-		}
+		stored = push_file(p, ino, &buf);
 		pthread_mutex_lock(&p->lock);
 		p->stored += stored;
 	}
@@ -61,7 +101,7 @@ static void *pusher(void *arg)
 
 int push_start(struct push *p, struct fuse_session *se, const struct tree *t)
 {
-	sigset_t all, old;
+	sigset_t old;
 
 	memset(p, 0, sizeof(*p));
 	p->se = se;
@@ -69,8 +109,7 @@ int push_start(struct push *p, struct fuse_session *se, const struct tree *t)
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	/* Signals are for the loop's thread (fs/loop.c). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
+	loop_block_signals(&old);
 	while (p->nthreads < PUSH_THREADS &&
 	       pthread_create(&p->thread[p->nthreads], NULL, pusher, p) == 0)
 		p->nthreads++;

@@ -16,6 +16,8 @@
  * at most (ahead_plan_miss). */
 #define PUSH_FILES 64
 #define PUSH_FILES_MAX 2048
+/* Larger files are rendered and pushed this much at a time. */
+#define PUSH_WINDOW ((size_t)1 << 20)
 /* Rendering is most of a push: two threads keep ahead of tar. */
 #define PUSH_THREADS 2
 

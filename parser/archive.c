@@ -180,11 +180,29 @@ static int add_entry(struct build *b, struct ccm_entry **out)
  * Bytes [off, off+len) of file f: from the mapping while indexing, else
  * with pread.  A short read means the source changed under us.
  */
+struct copy_job {
+	char *buf;
+	size_t len;
+};
+
+static int copy_out(void *arg, const char *p)
+{
+	struct copy_job *c = arg;
+
+	memcpy(c->buf, p, c->len);
+	return 0;
+}
+
 static int read_range(const struct ccm_file *f, uint64_t off, size_t len,
 		      char *buf)
 {
 	size_t got = 0;
 
+	if (f->data && f->guarded) {
+		struct copy_job c = { buf, len };
+
+		return ccm_file_guarded(f, off, copy_out, &c);
+	}
 	if (f->data) {
 		memcpy(buf, f->data + off, len);
 		return 0;
@@ -935,7 +953,9 @@ int ccm_archive_render(const struct ccm_archive *a, size_t i,
 		j.e = e;
 		j.out = out;
 		ccm_msg_init(&j.m);
-		if (f->data) {
+		if (f->data && f->guarded) {
+			err = ccm_file_guarded(f, e->off, render_from, &j);
+		} else if (f->data) {
 			err = render_from(&j, f->data + e->off);
 		} else if (e->len > MAP_FROM) {
 			err = ccm_file_with_range(f, e->off, (size_t)e->len,
@@ -974,6 +994,26 @@ void ccm_archive_unmap(struct ccm_archive *a)
 		if (f->data)
 			munmap((void *)f->data, f->size);
 		f->data = NULL;
+	}
+}
+
+void ccm_archive_guard(struct ccm_archive *a)
+{
+	size_t i;
+
+	if (!ccm_file_guard_install()) {
+		ccm_archive_unmap(a);
+		return;
+	}
+	for (i = 0; i < a->nfiles; i++) {
+		struct ccm_file *f = &a->files[i];
+
+		if (!f->data)
+			continue;
+		/* Renders jump about: the scan's MADV_SEQUENTIAL would make
+		 * reclaim drop pages as soon as they were read. */
+		madvise((void *)f->data, f->size, MADV_NORMAL);
+		f->guarded = 1;
 	}
 }
 

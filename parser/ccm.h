@@ -127,6 +127,7 @@ struct ccm_file {
 	char *path;		/* as given */
 	char *name;		/* base name, used in X-CcMail-Source */
 	const char *data;	/* mapping (NULL when size == 0 or unmapped) */
+	int guarded;		/* data is read only under a SIGBUS guard */
 	uint64_t size;
 	int64_t mtime;		/* seconds since the epoch */
 	uint64_t tail;		/* start of the trailing Ctrl-Z/blank padding */
@@ -524,6 +525,15 @@ int ccm_archive_render(const struct ccm_archive *a, size_t i,
  * can then never raise SIGBUS: a short read is -CCM_E_CHANGED (EIO).
  */
 void ccm_archive_unmap(struct ccm_archive *a);
+/*
+ * Instead of ccm_archive_unmap: keep the mappings, and from now on read them
+ * only under a SIGBUS guard, so that a source that shrinks while in use
+ * makes the render fail with -CCM_E_CHANGED instead of killing the process.
+ * Cheaper than pread (no copy of every message).  The guard's handler is
+ * installed here, once: the program must not replace SIGBUS's handler
+ * afterwards.  Falls back to ccm_archive_unmap if it cannot be installed.
+ */
+void ccm_archive_guard(struct ccm_archive *a);
 /*
  * 1 if a source file no longer matches what was indexed (size, mtime,
  * identity of the path, or bytes the index relies on); fills why.

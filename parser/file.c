@@ -3,10 +3,11 @@
  *
  * The mapping is shared by every slice the parser hands out.  A zero-length
  * file cannot be mapped, so it is represented by data == NULL, size == 0.
- * The mapping is used while indexing only: if the file shrank while mapped,
- * touching the vanished pages would raise SIGBUS, so a mounted archive
- * drops it (ccm_archive_unmap) and reads with pread, or, for one large
- * message, maps just its bytes under a SIGBUS guard (ccm_file_with_range).
+ * If the file shrank while mapped, touching the vanished pages would raise
+ * SIGBUS, so a mounted archive either keeps the mapping and reads it only
+ * under a SIGBUS guard (ccm_archive_guard, ccm_file_guarded), or drops it
+ * (ccm_archive_unmap) and reads with pread, or, for one large message, maps
+ * just its bytes under the guard (ccm_file_with_range).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -181,6 +182,34 @@ static int bus_install(void)
 	}
 	pthread_mutex_unlock(&bus_lock);
 	return ok;
+}
+
+int ccm_file_guard_install(void)
+{
+	return bus_install();
+}
+
+/*
+ * sigsetjmp without the signal mask (a system call per render otherwise):
+ * the handler runs with SA_NODEFER and an empty sa_mask, so jumping out of
+ * it leaves the mask as it was.
+ */
+int ccm_file_guarded(const struct ccm_file *f, uint64_t off,
+		     int (*fn)(void *arg, const char *p), void *arg)
+{
+	struct bus_guard g;
+	int err;
+
+	g.lo = f->data;
+	g.hi = f->data + f->size;
+	if (sigsetjmp(g.jb, 0)) {
+		bus_cur = NULL;
+		return -CCM_E_CHANGED;
+	}
+	bus_cur = &g;
+	err = fn(arg, f->data + off);
+	bus_cur = NULL;
+	return err;
 }
 
 int ccm_file_with_range(const struct ccm_file *f, uint64_t off, size_t len,

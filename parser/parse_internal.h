@@ -27,6 +27,14 @@ int msg_parse_range(const char *d, uint64_t base, size_t tail, size_t off,
  */
 int ccm_file_with_range(const struct ccm_file *f, uint64_t off, size_t len,
 			int (*fn)(void *arg, const char *p), void *arg);
+/* Install the guard's SIGBUS handler (file.c); 1 on success. */
+int ccm_file_guard_install(void);
+/*
+ * Call fn with p = bytes [off, ...) of f's mapping (f->guarded), under the
+ * guard: a fault on the mapping makes it return -CCM_E_CHANGED.
+ */
+int ccm_file_guarded(const struct ccm_file *f, uint64_t off,
+		     int (*fn)(void *arg, const char *p), void *arg);
 
 /*
  * measure.c: count-only renders on a second thread during a scan.  apply

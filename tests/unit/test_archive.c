@@ -270,12 +270,127 @@ static void test_sources_by_directory(void **state)
 	assert_int_equal(chdir(cwd), 0);
 }
 
+/* Every entry of a, rendered, one after another; -1 on any error. */
+static int render_all(const struct ccm_archive *a, struct ccm_buf *out)
+{
+	struct ccm_buf one;
+	size_t i;
+	int err = 0;
+
+	ccm_buf_init(&one);
+	for (i = 0; i < a->nentries && !err; i++) {
+		ccm_buf_clear(&one);
+		err = ccm_archive_render(a, i, &one);
+		if (!err && one.len != a->entries[i].size)
+			err = -1;
+		ccm_buf_put(out, one.p, one.len);
+	}
+	ccm_buf_release(&one);
+	return err;
+}
+
+/*
+ * A mounted archive reads its sources under the SIGBUS guard
+ * (ccm_archive_guard) or, where that cannot be set up, with pread
+ * (ccm_archive_unmap): both give the bytes the scan's mapping gives.
+ */
+static void test_render_modes(void **state)
+{
+	struct ccm_buf mapped, guarded, pread_;
+	struct ccm_options o;
+	struct ccm_archive *a;
+	size_t i;
+
+	(void)state;
+	ccm_options_init(&o);
+	for (i = 0; i < NFIX; i++) {
+		ccm_buf_init(&mapped);
+		ccm_buf_init(&guarded);
+		ccm_buf_init(&pread_);
+		assert_int_equal(ccm_archive_open(&a, &fixtures[i], 1, &o), 0);
+		assert_int_equal(render_all(a, &mapped), 0);
+		ccm_archive_guard(a);
+		assert_true(a->nfiles == 0 || !a->files[0].data ||
+			    a->files[0].guarded);
+		assert_int_equal(render_all(a, &guarded), 0);
+		ccm_archive_unmap(a);
+		assert_null(a->files[0].data);
+		assert_int_equal(render_all(a, &pread_), 0);
+		assert_int_equal(mapped.len, guarded.len);
+		assert_memory_equal(mapped.p, guarded.p, mapped.len);
+		assert_int_equal(mapped.len, pread_.len);
+		assert_memory_equal(mapped.p, pread_.p, mapped.len);
+		ccm_archive_free(a);
+		ccm_buf_release(&mapped);
+		ccm_buf_release(&guarded);
+		ccm_buf_release(&pread_);
+	}
+	ccm_options_release(&o);
+}
+
+/*
+ * A guarded source truncated to a third under the mount: the entries that
+ * lie wholly before the cut still render, every other one fails with
+ * -CCM_E_CHANGED; nothing raises SIGBUS.
+ */
+static void test_guarded_truncation(void **state)
+{
+	char dir[] = "/tmp/ccm-archive-XXXXXX", big[64];
+	const char *src[1];
+	struct ccm_options o;
+	struct ccm_archive *a;
+	struct ccm_buf out;
+	size_t i, ok = 0, changed = 0;
+	uint64_t cut, pagecut;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(big, sizeof(big), "%s/big.ccm", dir);
+	write_big(big, 20);
+	src[0] = big;
+	ccm_options_init(&o);
+	assert_int_equal(ccm_archive_open(&a, src, 1, &o), 0);
+	ccm_archive_guard(a);
+	assert_true(a->files[0].guarded);
+	cut = a->files[0].size / 3;
+	/* Bytes of the page the cut falls in read back as zeros, not
+	 * SIGBUS: only entries before that page are sure to be intact. */
+	pagecut = cut & ~(uint64_t)4095;
+	assert_int_equal(truncate(big, (off_t)cut), 0);
+	ccm_buf_init(&out);
+	for (i = 0; i < a->nentries; i++) {
+		const struct ccm_entry *e = &a->entries[i];
+		int err;
+
+		ccm_buf_clear(&out);
+		err = ccm_archive_render(a, i, &out);
+		if (e->off + e->len <= pagecut) {
+			assert_int_equal(err, 0);
+			ok++;
+		} else if (e->off >= ((cut + 4095) & ~(uint64_t)4095)) {
+			assert_int_equal(err, -CCM_E_CHANGED);
+			changed++;
+		} else {
+			assert_true(err == 0 || err == -CCM_E_CHANGED);
+		}
+	}
+	assert_true(ok > 100);
+	assert_true(changed > 100);
+	ccm_buf_release(&out);
+	ccm_archive_free(a);
+	ccm_options_release(&o);
+	unlink(big);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_threads_same_index),
 		cmocka_unit_test(test_survey_accounts),
 		cmocka_unit_test(test_sources_by_directory),
+		cmocka_unit_test(test_render_modes),
+		cmocka_unit_test(test_guarded_truncation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

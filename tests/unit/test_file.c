@@ -1,6 +1,7 @@
 /*
- * test_file.c - ccm_file_with_range: the bytes it maps, and the SIGBUS
- * guard that turns a source shrinking under the mapping into an error.
+ * test_file.c - ccm_file_with_range and ccm_file_guarded: the bytes they
+ * give, and the SIGBUS guard that turns a source shrinking under the
+ * mapping into an error.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -44,6 +45,23 @@ static int setup(void **state)
 	munmap((void *)x->f.data, x->f.size);
 	x->f.data = NULL;
 	*state = x;
+	return 0;
+}
+
+/* As a mounted archive does since ccm_archive_guard: the whole file
+ * stays mapped and is read under the guard. */
+static int setup_guarded(void **state)
+{
+	struct fixture *x;
+
+	setup(state);
+	x = *state;
+	ccm_file_close(&x->f);
+	assert_int_equal(ccm_file_open(&x->f, x->path), 0);
+	assert_non_null(x->f.data);
+	/* The handler is installed by each test: cmocka sets its own
+	 * around every test and fixture. */
+	x->f.guarded = 1;
 	return 0;
 }
 
@@ -141,6 +159,52 @@ static void test_shrink_under_mapping(void **state)
 	}
 }
 
+static void test_guarded_bytes(void **state)
+{
+	struct fixture *x = *state;
+	uint64_t offs[] = { 0, 4095, 1000000, FSIZE - 300000 };
+	size_t i;
+
+	assert_true(ccm_file_guard_install());
+	for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		struct probe pr = { x, offs[i], 300000, 0 };
+
+		assert_int_equal(ccm_file_guarded(&x->f, pr.off, check_bytes,
+						  &pr),
+				 42);
+		assert_int_equal(pr.calls, 1);
+	}
+}
+
+/* The whole-file mapping shrinks under a guarded read: an error, twice
+ * (the guard's sigsetjmp keeps no mask: SIGBUS must stay unblocked), and
+ * a read that touches only what is left still works afterwards. */
+static void test_guarded_shrink(void **state)
+{
+	struct fixture *x = *state;
+	int round;
+
+	assert_true(ccm_file_guard_install());
+	for (round = 0; round < 2; round++) {
+		struct probe pr = { x, 2 * 4096 + 5, 1024 * 1024, 0 };
+		int fd = open(x->path, O_WRONLY);
+
+		assert_true(fd >= 0);
+		assert_int_equal(ftruncate(fd, FSIZE), 0);
+		close(fd);
+		assert_int_equal(ccm_file_guarded(&x->f, pr.off,
+						  shrink_then_touch, &pr),
+				 -CCM_E_CHANGED);
+		assert_int_equal(pr.calls, 1);
+	}
+	{
+		sigset_t cur;
+
+		assert_int_equal(sigprocmask(SIG_BLOCK, NULL, &cur), 0);
+		assert_false(sigismember(&cur, SIGBUS));
+	}
+}
+
 static int nothing(void *arg, const char *p)
 {
 	(void)arg;
@@ -181,6 +245,10 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_sigbus_kills,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guarded_bytes,
+						setup_guarded, teardown),
+		cmocka_unit_test_setup_teardown(test_guarded_shrink,
+						setup_guarded, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
