@@ -80,7 +80,8 @@ static void go_live(struct ccmfs *fs)
 			 "while the export was read; the root is listed again\n");
 		ccmfs_watch_inval_root(fs);
 	}
-	if (fs->want_push && push_start(&fs->push, fs->se, fs->tree) != 0)
+	if (fs->want_push && push_start(&fs->push, fs->se, fs->tree,
+					 fs->guard) != 0)
 		fs->want_push = 0;
 	if (fs->on_live)
 		fs->on_live(fs);

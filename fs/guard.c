@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,11 @@ static void close_from(int lo)
 		close(lo);
 }
 
+/* The read end of the guard's ready pipe, until guard_ready has read it. */
+static int ready_fd = -1;
+static int ready_state;		/* 0 not known yet, 1 watching, -1 not */
+static pthread_mutex_t ready_lock = PTHREAD_MUTEX_INITIALIZER;
+
 pid_t guard_start(const char *mountpoint)
 {
 	char path[64];
@@ -78,21 +84,17 @@ pid_t guard_start(const char *mountpoint)
 	}
 	pid = fork();
 	if (pid != 0) {
-		char c = 0;
-		ssize_t n;
-
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		close(ready[1]);
-		/* One byte once the guard watches; nothing if it could not. */
-		do
-			n = read(ready[0], &c, 1);
-		while (n < 0 && errno == EINTR);
-		close(ready[0]);
-		if (pid > 0 && n != 1) {
-			guard_stop(pid);
+		if (pid < 0) {
+			close(ready[0]);
 			return -1;
 		}
-		return pid;	/* -1: no guard */
+		/* Not waited for here: the guard starts while the daemon
+		 * does (guard_ready). */
+		ready_fd = ready[0];
+		ready_state = 0;
+		return pid;
 	}
 	/* The child holds nothing of the daemon's, the device above all:
 	 * an open /dev/fuse would keep the connection alive; fd 3 becomes
@@ -133,6 +135,31 @@ pid_t guard_start(const char *mountpoint)
 		/* Nothing left to tell: the connection is gone. */
 	}
 	_exit(0);
+}
+
+int guard_ready(pid_t pid)
+{
+	int ok;
+
+	if (pid <= 0)
+		return 0;
+	pthread_mutex_lock(&ready_lock);
+	if (ready_state == 0) {
+		char c = 0;
+		ssize_t n;
+
+		/* One byte once the guard watches; nothing if it could not
+		 * (it has exited and the pipe is closed). */
+		do
+			n = read(ready_fd, &c, 1);
+		while (n < 0 && errno == EINTR);
+		close(ready_fd);
+		ready_fd = -1;
+		ready_state = n == 1 ? 1 : -1;
+	}
+	ok = ready_state > 0;
+	pthread_mutex_unlock(&ready_lock);
+	return ok;
 }
 
 void guard_stop(pid_t pid)

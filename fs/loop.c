@@ -47,6 +47,10 @@ struct loop {
 	pthread_cond_t cond;
 	struct job *head, **tail;
 	int stopping, running;
+	/* Workers start with the first deferred job: a remount is served
+	 * sooner, and most mounts never need them. */
+	pthread_t *tid;
+	unsigned nstarted;
 	int wakefd;	/* loop_wake: ends the receiving thread's sleep */
 };
 
@@ -154,35 +158,6 @@ void loop_free(struct loop *l)
 	free(l);
 }
 
-int loop_defer(struct loop *l, void (*fn)(void *), void *arg)
-{
-	struct job *j;
-
-	if (!l || !l->running)
-		return -1;
-	j = malloc(sizeof(*j));
-	if (!j)
-		return -1;
-	j->fn = fn;
-	j->arg = arg;
-	j->next = NULL;
-	pthread_mutex_lock(&l->lock);
-	*l->tail = j;
-	l->tail = &j->next;
-	pthread_cond_signal(&l->cond);
-	pthread_mutex_unlock(&l->lock);
-	return 0;
-}
-
-void loop_wake(struct loop *l)
-{
-	uint64_t one = 1;
-
-	if (l && write(l->wakefd, &one, sizeof(one)) < 0) {
-		/* EAGAIN: the counter is full, a wake-up is pending anyway. */
-	}
-}
-
 static void *worker(void *arg)
 {
 	struct loop *l = arg;
@@ -209,16 +184,65 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static void start_workers(struct loop *l)
+{
+	sigset_t old;
+
+	l->tid = calloc(l->nworkers, sizeof(*l->tid));
+	if (!l->tid) {
+		l->running = 0;
+		return;
+	}
+	/* Signals (SIGINT, SIGTERM, SIGHUP: loop_set_signal_handlers) go
+	 * to the receiving thread, whose poll then returns EINTR. */
+	loop_block_signals(&old);
+	while (l->nstarted < l->nworkers &&
+	       pthread_create(&l->tid[l->nstarted], NULL, worker, l) == 0)
+		l->nstarted++;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	l->running = l->nstarted > 0;
+}
+
+/* The receiving thread's only (ops.c). */
+int loop_defer(struct loop *l, void (*fn)(void *), void *arg)
+{
+	struct job *j;
+
+	if (l && l->running && !l->nstarted)
+		start_workers(l);
+	if (!l || !l->running)
+		return -1;
+	j = malloc(sizeof(*j));
+	if (!j)
+		return -1;
+	j->fn = fn;
+	j->arg = arg;
+	j->next = NULL;
+	pthread_mutex_lock(&l->lock);
+	*l->tail = j;
+	l->tail = &j->next;
+	pthread_cond_signal(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+	return 0;
+}
+
+void loop_wake(struct loop *l)
+{
+	uint64_t one = 1;
+
+	if (l && write(l->wakefd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is full, a wake-up is pending anyway. */
+	}
+}
+
 int loop_run(struct loop *l, int (*idle)(void *, int), void *idle_arg)
 {
 	struct fuse_session *se = l->se;
 	struct fuse_buf buf;
 	struct pollfd pfd, fds[2];
-	pthread_t *tid;
-	sigset_t old;
 	uint64_t last = 0;
 	int awake = 0;
-	unsigned i, n = 0;
+	unsigned i;
 	int flags, err = 0, r;
 
 	memset(&buf, 0, sizeof(buf));
@@ -227,23 +251,11 @@ int loop_run(struct loop *l, int (*idle)(void *, int), void *idle_arg)
 	fds[0] = pfd;
 	fds[1].fd = l->wakefd;
 	fds[1].events = POLLIN;
-	tid = calloc(l->nworkers ? l->nworkers : 1, sizeof(*tid));
-	if (!tid)
-		return -ENOMEM;
 	flags = fcntl(pfd.fd, F_GETFL);
-	if (flags < 0 || fcntl(pfd.fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-		err = -errno;
-		free(tid);
-		return err;
-	}
-	/* Signals (SIGINT, SIGTERM, SIGHUP: loop_set_signal_handlers) go
-	 * to this thread, whose poll then returns EINTR. */
-	loop_block_signals(&old);
-	for (i = 0; i < l->nworkers; i++)
-		if (pthread_create(&tid[n], NULL, worker, l) == 0)
-			n++;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	l->running = n > 0;
+	if (flags < 0 || fcntl(pfd.fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	l->running = l->nworkers > 0;	/* started by loop_defer */
+	l->nstarted = 0;
 
 	while (!fuse_session_exited(se) && !stop_signal) {
 		r = fuse_session_receive_buf(se, &buf);
@@ -306,11 +318,13 @@ int loop_run(struct loop *l, int (*idle)(void *, int), void *idle_arg)
 	l->stopping = 1;
 	pthread_cond_broadcast(&l->cond);
 	pthread_mutex_unlock(&l->lock);
-	for (i = 0; i < n; i++)
-		pthread_join(tid[i], NULL);
+	for (i = 0; i < l->nstarted; i++)
+		pthread_join(l->tid[i], NULL);
 	l->running = 0;
 	l->stopping = 0;
-	free(tid);
+	l->nstarted = 0;
+	free(l->tid);
+	l->tid = NULL;
 	free(buf.mem);
 	fcntl(pfd.fd, F_SETFL, flags);
 	fuse_session_reset(se);

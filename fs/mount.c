@@ -494,6 +494,7 @@ int ccmfs_mount_main(int argc, char **argv)
 	if (!no_push && !co.singlethread && loop_cpus() > 1)
 		guard = guard_start(co.mountpoint);
 	fs.want_push = guard > 0;
+	fs.guard = guard;
 	debug_push = co.foreground && co.debug;
 	fs.on_live = say_push;
 	/* The loop exists before the builder, which wakes it (early.c). */

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard.h"
 #include "loop.h"
 #include "push.h"
 
@@ -79,6 +80,17 @@ static void *pusher(void *arg)
 	struct ccm_buf buf;
 
 	ccm_buf_init(&buf);
+	/* Nothing is pushed before the guard watches: a push waiting on a
+	 * reader's page when the daemon dies would hang them both. */
+	if (!guard_ready(p->guard)) {
+		pthread_mutex_lock(&p->lock);
+		if (!p->unguarded++)
+			fuse_log(FUSE_LOG_WARNING, "ccmailfs: the guard did "
+				 "not start; no page cache push\n");
+		p->ndone++;
+		pthread_mutex_unlock(&p->lock);
+		return NULL;
+	}
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
 		uint64_t ino = ahead_plan_take(&p->plan, p->t);
@@ -99,11 +111,13 @@ static void *pusher(void *arg)
 	return NULL;
 }
 
-int push_start(struct push *p, struct fuse_session *se, const struct tree *t)
+int push_start(struct push *p, struct fuse_session *se, const struct tree *t,
+	       pid_t guard)
 {
 	sigset_t old;
 
 	memset(p, 0, sizeof(*p));
+	p->guard = guard;
 	p->se = se;
 	p->t = t;
 	pthread_mutex_init(&p->lock, NULL);

@@ -9,6 +9,7 @@
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "ahead.h"
 
@@ -29,12 +30,15 @@ struct push {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct ahead_plan plan;
-	int started, stop;
+	pid_t guard;		/* fs/guard.c: pushes wait until it watches */
+	int started, stop, unguarded;
 	uint64_t stored, misses;	/* for the debug log */
 };
 
-/* Start the pushing threads; 0, or -1 (nothing started: p stays off). */
-int push_start(struct push *p, struct fuse_session *se, const struct tree *t);
+/* Start the pushing threads, which push nothing until guard watches
+ * (guard_ready); 0, or -1 (nothing started: p stays off). */
+int push_start(struct push *p, struct fuse_session *se, const struct tree *t,
+	       pid_t guard);
 /* A READ of ino from offset 0 reached the daemon. */
 void push_miss(struct push *p, uint64_t ino);
 /*
