@@ -12,7 +12,8 @@ struct loop;
 
 /*
  * A loop for se with `workers` threads for deferred work (0: everything
- * runs in the receiving thread) that polls the device for spin_us
+ * runs in the receiving thread; they start with the first job handed to
+ * them, loop_defer) that polls the device for spin_us
  * microseconds after each request (0: never; ignored with one CPU).
  */
 struct loop *loop_new(struct fuse_session *se, unsigned workers,
