@@ -512,9 +512,11 @@ static int cmp_str(const void *x, const void *y)
 }
 
 /*
- * Messages above this size are parsed from a mapping of the source
- * (ccm_file_with_range) rather than a heap copy, so the daemon's memory
- * does not grow with attachment size; smaller ones are cheaper to pread.
+ * Without the whole-file mapping (ccm_archive_unmap rather than
+ * ccm_archive_guard), messages above this size are parsed from a mapping
+ * of their own bytes (ccm_file_with_range) rather than a heap copy, so the
+ * daemon's memory does not grow with attachment size; smaller ones are
+ * cheaper to pread.
  */
 #define MAP_FROM (256 * 1024)
 
