@@ -78,7 +78,7 @@ pid_t guard_start(const char *mountpoint)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, &old);
-	if (pipe(ready) != 0) {
+	if (pipe2(ready, O_CLOEXEC) != 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return -1;
 	}
@@ -164,6 +164,14 @@ int guard_ready(pid_t pid)
 
 void guard_stop(pid_t pid)
 {
+	pthread_mutex_lock(&ready_lock);
+	if (ready_fd >= 0) {
+		/* Never asked (the mount never went live). */
+		close(ready_fd);
+		ready_fd = -1;
+		ready_state = -1;
+	}
+	pthread_mutex_unlock(&ready_lock);
 	if (pid <= 0)
 		return;
 	kill(pid, SIGKILL);

@@ -71,16 +71,22 @@ int loop_cpus(void)
 	return CPU_COUNT(&set);
 }
 
+/* Synchronous: blocked, they kill the process instead of reaching a
+ * handler (the parser's SIGBUS guard). */
+static const int faults[] = { SIGBUS, SIGSEGV, SIGFPE, SIGILL };
+#define NFAULTS (sizeof(faults) / sizeof(faults[0]))
+
 void loop_block_signals(sigset_t *old)
 {
 	sigset_t all;
+	size_t i;
 
+	/* The whole mask, not added to the caller's: the faults stay
+	 * unblocked even if the daemon was started with them blocked. */
 	sigfillset(&all);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGILL);
-	pthread_sigmask(SIG_BLOCK, &all, old);
+	for (i = 0; i < NFAULTS; i++)
+		sigdelset(&all, faults[i]);
+	pthread_sigmask(SIG_SETMASK, &all, old);
 }
 
 /*
@@ -110,6 +116,14 @@ static int set_handler(int sig, void (*fn)(int))
 
 int loop_set_signal_handlers(void)
 {
+	sigset_t set;
+	size_t i;
+
+	/* A program may start us with SIGBUS blocked; the guard needs it. */
+	sigemptyset(&set);
+	for (i = 0; i < NFAULTS; i++)
+		sigaddset(&set, faults[i]);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	stop_signal = 0;
 	if (set_handler(SIGTERM, on_stop) || set_handler(SIGINT, on_stop) ||
 	    set_handler(SIGHUP, on_stop) || set_handler(SIGPIPE, SIG_IGN))

@@ -60,6 +60,10 @@ static int push_file(struct push *p, uint64_t ino, struct ccm_buf *buf)
 		size_t n = size - lo > PUSH_WINDOW ? PUSH_WINDOW
 						   : (size_t)(size - lo);
 
+		/* A large file is many renders: unmounting need not wait
+		 * for them all. */
+		if (lo && __atomic_load_n(&p->stop, __ATOMIC_RELAXED))
+			return 0;
 		if (!render(p->t, ino, size, lo, n, buf))
 			return 0;
 		bv.buf[0].mem = buf->p;

@@ -180,6 +180,14 @@ static int add_entry(struct build *b, struct ccm_entry **out)
  * Bytes [off, off+len) of file f: from the mapping while indexing, else
  * with pread.  A short read means the source changed under us.
  */
+/* Read through the guarded mapping (ccm_archive_guard), unless the source
+ * has shrunk under it once already. */
+static int mapped_guarded(const struct ccm_file *f)
+{
+	return f->data && f->guarded &&
+	       !__atomic_load_n(&f->tripped, __ATOMIC_RELAXED);
+}
+
 struct copy_job {
 	char *buf;
 	size_t len;
@@ -198,12 +206,12 @@ static int read_range(const struct ccm_file *f, uint64_t off, size_t len,
 {
 	size_t got = 0;
 
-	if (f->data && f->guarded) {
+	if (mapped_guarded(f)) {
 		struct copy_job c = { buf, len };
 
 		return ccm_file_guarded(f, off, copy_out, &c);
 	}
-	if (f->data) {
+	if (f->data && !f->guarded) {
 		memcpy(buf, f->data + off, len);
 		return 0;
 	}
@@ -955,9 +963,9 @@ int ccm_archive_render(const struct ccm_archive *a, size_t i,
 		j.e = e;
 		j.out = out;
 		ccm_msg_init(&j.m);
-		if (f->data && f->guarded) {
+		if (mapped_guarded(f)) {
 			err = ccm_file_guarded(f, e->off, render_from, &j);
-		} else if (f->data) {
+		} else if (f->data && !f->guarded) {
 			err = render_from(&j, f->data + e->off);
 		} else if (e->len > MAP_FROM) {
 			err = ccm_file_with_range(f, e->off, (size_t)e->len,

@@ -128,6 +128,7 @@ struct ccm_file {
 	char *name;		/* base name, used in X-CcMail-Source */
 	const char *data;	/* mapping (NULL when size == 0 or unmapped) */
 	int guarded;		/* data is read only under a SIGBUS guard */
+	int tripped;		/* and faulted once: read with pread instead */
 	uint64_t size;
 	int64_t mtime;		/* seconds since the epoch */
 	uint64_t tail;		/* start of the trailing Ctrl-Z/blank padding */

@@ -140,7 +140,8 @@ struct bus_guard {
 	const char *lo, *hi;
 };
 
-static __thread struct bus_guard *bus_cur;
+/* volatile: the stores around fn must stay, even were fn inlined. */
+static __thread struct bus_guard *volatile bus_cur;
 static struct sigaction bus_old;
 static pthread_mutex_t bus_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -204,6 +205,11 @@ int ccm_file_guarded(const struct ccm_file *f, uint64_t off,
 	g.hi = f->data + f->size;
 	if (sigsetjmp(g.jb, 0)) {
 		bus_cur = NULL;
+		/* The source shrank: from now on its renders take the pread
+		 * path, which fails cleanly, instead of leaking what each
+		 * interrupted render had allocated. */
+		__atomic_store_n(&((struct ccm_file *)f)->tripped, 1,
+				 __ATOMIC_RELAXED);
 		return -CCM_E_CHANGED;
 	}
 	bus_cur = &g;

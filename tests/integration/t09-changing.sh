@@ -58,6 +58,27 @@ alive truncated
 status_changed truncated
 umount_fs "$TMP/m"
 
+# 1b. the same, with the daemon started with SIGBUS blocked (a program may
+# start it so): blocked, a SIGBUS would kill it instead of reaching the
+# parser's guard, so the daemon unblocks the faults in every thread.
+printf '%s\n' '#!/bin/sh' \
+	"exec python3 -c 'import os, signal, sys
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGBUS})
+os.execv(sys.argv[1], sys.argv[1:])' \"$CCMAILFS\" \"\$@\"" >"$TMP/blocked.sh"
+chmod +x "$TMP/blocked.sh"
+cp "$TMP/orig.ccm" "$TMP/e.ccm"
+real=$CCMAILFS
+CCMAILFS=$TMP/blocked.sh
+mount_fs "$TMP/m" "$TMP/e.ccm"
+CCMAILFS=$real
+truncate -s $((size / 2)) "$TMP/e.ccm"
+read -r okc eio other <<<"$(read_all "$TMP/m")"
+[ "$okc" -gt 0 ] && [ "$eio" -gt 0 ] && [ "$other" = 0 ] &&
+	ok "SIGBUS blocked at start, truncated: $okc read, $eio EIO, 0 other" ||
+	fail "SIGBUS blocked at start, truncated: ok=$okc eio=$eio other=$other"
+alive "SIGBUS blocked at start"
+umount_fs "$TMP/m"
+
 # 2. overwritten in place with other bytes of the same size
 cp "$TMP/orig.ccm" "$TMP/e.ccm"
 mount_fs "$TMP/m" "$TMP/e.ccm"
