@@ -176,10 +176,6 @@ static int add_entry(struct build *b, struct ccm_entry **out)
 	return 0;
 }
 
-/*
- * Bytes [off, off+len) of file f: from the mapping while indexing, else
- * with pread.  A short read means the source changed under us.
- */
 /* Read through the guarded mapping (ccm_archive_guard), unless the source
  * has shrunk under it once already. */
 static int mapped_guarded(const struct ccm_file *f)
@@ -201,6 +197,11 @@ static int copy_out(void *arg, const char *p)
 	return 0;
 }
 
+/*
+ * Bytes [off, off+len) of file f: from the mapping (under the guard once
+ * mounted), else with pread.  A fault or a short read means the source
+ * changed under us.
+ */
 static int read_range(const struct ccm_file *f, uint64_t off, size_t len,
 		      char *buf)
 {
