@@ -71,6 +71,10 @@ real=$CCMAILFS
 CCMAILFS=$TMP/blocked.sh
 mount_fs "$TMP/m" "$TMP/e.ccm"
 CCMAILFS=$real
+# The report waits for the scan (the index is stale): a source that shrinks
+# during the first scan is beyond the guard (README, Limitations).
+tail -n 1 "$TMP/m/ccmailfs-report.txt" | grep -q 'unchanged' ||
+	fail "SIGBUS blocked at start: fresh report does not say unchanged"
 truncate -s $((size / 2)) "$TMP/e.ccm"
 read -r okc eio other <<<"$(read_all "$TMP/m")"
 [ "$okc" -gt 0 ] && [ "$eio" -gt 0 ] && [ "$other" = 0 ] &&
