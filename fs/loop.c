@@ -72,21 +72,27 @@ int loop_cpus(void)
 }
 
 /* Synchronous: blocked, they kill the process instead of reaching a
- * handler (the parser's SIGBUS guard). */
-static const int faults[] = { SIGBUS, SIGSEGV, SIGFPE, SIGILL };
-#define NFAULTS (sizeof(faults) / sizeof(faults[0]))
+ * handler (the parser's SIGBUS guard), so they are never blocked, even if
+ * the daemon was started with them blocked. */
+static void unblock_faults(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGBUS);
+	sigaddset(&set, SIGSEGV);
+	sigaddset(&set, SIGFPE);
+	sigaddset(&set, SIGILL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
 
 void loop_block_signals(sigset_t *old)
 {
 	sigset_t all;
-	size_t i;
 
-	/* The whole mask, not added to the caller's: the faults stay
-	 * unblocked even if the daemon was started with them blocked. */
 	sigfillset(&all);
-	for (i = 0; i < NFAULTS; i++)
-		sigdelset(&all, faults[i]);
 	pthread_sigmask(SIG_SETMASK, &all, old);
+	unblock_faults();
 }
 
 /*
@@ -116,14 +122,7 @@ static int set_handler(int sig, void (*fn)(int))
 
 int loop_set_signal_handlers(void)
 {
-	sigset_t set;
-	size_t i;
-
-	/* A program may start us with SIGBUS blocked; the guard needs it. */
-	sigemptyset(&set);
-	for (i = 0; i < NFAULTS; i++)
-		sigaddset(&set, faults[i]);
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	unblock_faults();
 	stop_signal = 0;
 	if (set_handler(SIGTERM, on_stop) || set_handler(SIGINT, on_stop) ||
 	    set_handler(SIGHUP, on_stop) || set_handler(SIGPIPE, SIG_IGN))
