@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checksum.h"
 #include "index.h"
 #include "report.h"
 
@@ -35,22 +36,6 @@ int index_option(const char *kv, struct index_opts *io)
 	else
 		return 1;
 	return 0;
-}
-
-/* A fast 64-bit hash, eight bytes at a step: corruption, not attacks. */
-static uint64_t body_hash(const char *p, size_t n)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ULL, w;
-	size_t i;
-
-	for (i = 0; i + 8 <= n; i += 8) {
-		memcpy(&w, p + i, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	for (; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
-	return h ^ n;
 }
 
 static uint64_t str_hash(const char *s)
@@ -166,14 +151,17 @@ void index_plan_release(struct index_plan *p)
  * Map the index read-only: the restored archive and tree point into it,
  * so its pages are the kernel's page cache (dropped and re-read as
  * needed), not the daemon's heap.  Indexes are replaced by rename, never
- * rewritten in place, so the mapped file does not change under us.
+ * rewritten in place, so the mapped file does not change under us.  The
+ * file stays open (*fd) for the checks, which read it with pread (struct
+ * ccm_reader says why).
  */
-static int map_file(const struct index_dest *d, struct ccm_buf *b)
+static int map_file(const struct index_dest *d, struct ccm_buf *b, int *fdp)
 {
 	struct stat st;
 	void *p;
 	int fd;
 
+	*fdp = -1;
 	if (d->dirfd < 0)
 		return -ENOENT;
 	fd = openat(d->dirfd, d->rel, O_RDONLY | O_CLOEXEC);
@@ -185,12 +173,20 @@ static int map_file(const struct index_dest *d, struct ccm_buf *b)
 		return -EINVAL;
 	}
 	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
+	if (p == MAP_FAILED) {
+		close(fd);
 		return -errno;
+	}
 	b->p = p;
 	b->len = (size_t)st.st_size;
+	*fdp = fd;
 	return 0;
+}
+
+/* struct ccm_reader over the index file */
+static int read_at(void *ctx, void *dst, size_t len, uint64_t off)
+{
+	return pread_full(*(int *)ctx, dst, len, off);
 }
 
 /* The first line where two keys differ, for the log. */
@@ -218,12 +214,13 @@ static int try_load(const struct index_dest *d, const char *key,
 {
 	const char *path = d->shown;
 	struct ccm_buf b;
-	uint64_t klen, blen, bhash;
+	struct ccm_reader rd;
+	uint64_t klen, blen, bhash, h;
 	size_t pos = 8, bpos, kl = strlen(key);
-	int err = -CCM_E_FORMAT;
+	int fd, err = -CCM_E_FORMAT;
 
 	ccm_buf_init(&b);
-	if (map_file(d, &b)) {
+	if (map_file(d, &b, &fd)) {
 		snprintf(why, n, "there is no index at %.400s", path);
 		goto out;
 	}
@@ -254,14 +251,16 @@ static int try_load(const struct index_dest *d, const char *key,
 	memcpy(&blen, b.p + pos, 8);
 	memcpy(&bhash, b.p + pos + 8, 8);
 	pos += 16;
-	if (blen != b.len - pos || body_hash(b.p + pos, (size_t)blen) != bhash) {
+	if (blen != b.len - pos || checksum_file(fd, pos, blen, &h) || h != bhash) {
 		snprintf(why, n, "%.400s is damaged (length or checksum)", path);
 		goto out;
 	}
 	bpos = pos;
-	err = ccm_archive_restore(a, b.p, b.len, &bpos);
+	rd.read = read_at;
+	rd.ctx = &fd;
+	err = ccm_archive_restore(a, b.p, b.len, &bpos, &rd);
 	if (!err)
-		err = tree_restore(t, a, b.p, b.len, &bpos);
+		err = tree_restore(t, a, b.p, b.len, &bpos, &rd);
 	if (err) {
 		snprintf(why, n, "%.400s is inconsistent (%s)", path,
 			 ccm_strerror(err));
@@ -269,11 +268,14 @@ static int try_load(const struct index_dest *d, const char *key,
 		/* The archive keeps the mapping; the caller frees it with
 		 * the archive (a failed restore is freed whole as well). */
 		ccm_archive_hold(a, b.p, b.len, 1);
+		close(fd);
 		return 0;
 	}
 out:
 	if (b.p && !a->held)
 		munmap(b.p, b.len);
+	if (fd >= 0)
+		close(fd);
 	return err;
 }
 
@@ -337,7 +339,7 @@ static int save(const struct index_dest *d, const char *key,
 		return -ENOMEM;
 	}
 	blen = b.len - body;
-	bhash = body_hash(b.p + body, (size_t)blen);
+	bhash = checksum_mem(b.p + body, (size_t)blen);
 	memcpy(b.p + body - 16, &blen, 8);
 	memcpy(b.p + body - 8, &bhash, 8);
 	snprintf(tmp, sizeof(tmp), "%.4000s.tmp%ld", d->rel, (long)getpid());

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "report.h"
@@ -945,14 +946,133 @@ void tree_save(const struct tree *t, struct ccm_buf *out)
 	ccm_sec_put(out, TTAG('T', 'M', 'I', 'S'), misc, sizeof(misc));
 }
 
+/*
+ * What the checks of one node need to know of the others, gathered in a
+ * first walk: restored arrays are read in order, never at random (struct
+ * ccm_reader says why).  The side arrays are populated in one call: on
+ * those VMs a page fault costs some 10 us, a page of a populated mapping
+ * a third of it.
+ */
+#define SIDE_DIR UINT32_MAX		/* tag of a directory */
+#define SIDE_OTHER (UINT32_MAX - 1)	/* tag of the report */
+
+struct restore_side {
+	uint32_t *tag;		/* per node: TREE_ENTRY's entry, or SIDE_* */
+	uint64_t *esize;	/* per archive entry */
+	void *mem;
+	size_t len;
+};
+
+static int side_gather(struct restore_side *sd, const struct ccm_archive *a,
+		       const struct ccm_reader *rd, const char *p, size_t n,
+		       const struct tree_node *nodes, size_t nn)
+{
+	const struct tree_node *x;
+	const struct ccm_entry *e;
+	struct ccm_walk w;
+	size_t i = 0, esz = a->nentries * sizeof(*sd->esize);
+
+	/* An entry index must not be taken for a sentinel. */
+	if (a->nentries >= SIDE_OTHER)
+		return -CCM_E_FORMAT;
+	sd->len = esz + nn * sizeof(*sd->tag);
+	sd->mem = mmap(NULL, sd->len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (sd->mem == MAP_FAILED) {
+		sd->mem = NULL;
+		return -ENOMEM;
+	}
+	sd->esize = sd->mem;
+	sd->tag = (uint32_t *)((char *)sd->mem + esz);
+	ccm_walk_init(&w, rd, p, n, nodes, nn, sizeof(*nodes));
+	while ((x = ccm_walk_next(&w)))
+		sd->tag[i++] = x->kind == TREE_DIR     ? SIDE_DIR :
+			       x->kind == TREE_ENTRY   ? x->entry :
+							 SIDE_OTHER;
+	if (ccm_walk_end(&w))
+		return w.err;
+	i = 0;
+	ccm_walk_init(&w, rd, p, n, a->entries, a->nentries, sizeof(*e));
+	while ((e = ccm_walk_next(&w)))
+		sd->esize[i++] = e->size;
+	return ccm_walk_end(&w);
+}
+
+static void side_free(struct restore_side *sd)
+{
+	if (sd->mem)
+		munmap(sd->mem, sd->len);
+}
+
+static int nodes_ok(const struct restore_side *sd, const struct ccm_archive *a,
+		    const struct ccm_reader *rd, const char *p, size_t n,
+		    const struct tree_node *nodes, size_t nn, size_t nnm)
+{
+	const struct tree_node *x;
+	struct ccm_walk w;
+	int bad = 0;
+
+	ccm_walk_init(&w, rd, p, n, nodes, nn, sizeof(*nodes));
+	while (!bad && (x = ccm_walk_next(&w)))
+		bad = x->parent < 1 || x->parent > nn || x->name >= nnm ||
+		      x->kind > TREE_REPORT ||
+		      sd->tag[x->parent - 1] != SIDE_DIR ||
+		      (x->kind == TREE_DIR &&
+		       (x->first > nn || x->nchildren > nn - x->first)) ||
+		      (x->kind != TREE_DIR && x->nchildren) ||
+		      (x->kind == TREE_ENTRY &&
+		       (x->entry >= a->nentries ||
+			x->size != sd->esize[x->entry]));
+	if (ccm_walk_end(&w))
+		return w.err;
+	return bad ? -CCM_E_FORMAT : 0;
+}
+
+/* Every uint32 of arr[0..count) in [lo, hi]. */
+static int inos_ok(const struct ccm_reader *rd, const char *p, size_t n,
+		   const uint32_t *arr, size_t count, uint32_t lo, size_t hi)
+{
+	const uint32_t *v;
+	struct ccm_walk w;
+	int bad = 0;
+
+	ccm_walk_init(&w, rd, p, n, arr, count, sizeof(*arr));
+	while (!bad && (v = ccm_walk_next(&w)))
+		bad = *v < lo || *v > hi;
+	if (ccm_walk_end(&w))
+		return w.err;
+	return bad ? -CCM_E_FORMAT : 0;
+}
+
+/* entry_ino[i] is the node of entry i. */
+static int eino_ok(const struct restore_side *sd, const struct ccm_reader *rd,
+		   const char *p, size_t n, const uint32_t *eino, size_t ne,
+		   size_t nn)
+{
+	const uint32_t *v;
+	struct ccm_walk w;
+	size_t i = 0;
+	int bad = 0;
+
+	ccm_walk_init(&w, rd, p, n, eino, ne, sizeof(*eino));
+	while (!bad && (v = ccm_walk_next(&w))) {
+		bad = *v < 2 || *v > nn || sd->tag[*v - 1] != i;
+		i++;
+	}
+	if (ccm_walk_end(&w))
+		return w.err;
+	return bad ? -CCM_E_FORMAT : 0;
+}
+
 int tree_restore(struct tree **out, const struct ccm_archive *a, const char *p,
-		 size_t n, size_t *pos)
+		 size_t n, size_t *pos, const struct ccm_reader *rd)
 {
 	const void *dn, *dk, *dh, *de, *dnm, *dr, *dm;
-	size_t nn, nk, nh, ne, nnm, nr, nm, i;
+	size_t nn, nk, nh, ne, nnm, nr, nm;
 	const struct tree_node *nodes;
 	const uint32_t *kids, *hash, *eino;
 	const uint64_t *misc;
+	struct restore_side sd = { 0 };
 	struct tree *t;
 	int err;
 
@@ -984,32 +1104,19 @@ int tree_restore(struct tree **out, const struct ccm_archive *a, const char *p,
 	    misc[3] > TREE_LAYOUT_MAILDIR || nodes[1].kind != TREE_REPORT ||
 	    nodes[1].size != nr || nodes[0].kind != TREE_DIR)
 		return -CCM_E_FORMAT;
-	for (i = 0; i < nn; i++) {
-		const struct tree_node *x = &nodes[i];
-
-		if (x->parent < 1 || x->parent > nn || x->name >= nnm ||
-		    x->kind > TREE_REPORT ||
-		    nodes[x->parent - 1].kind != TREE_DIR ||
-		    (x->kind == TREE_DIR &&
-		     (x->first > nn || x->nchildren > nn - x->first)) ||
-		    (x->kind != TREE_DIR && x->nchildren) ||
-		    (x->kind == TREE_ENTRY &&
-		     (x->entry >= a->nentries ||
-		      x->size != a->entries[x->entry].size)))
-			return -CCM_E_FORMAT;
-	}
+	err = side_gather(&sd, a, rd, p, n, nodes, nn);
+	if (!err)
+		err = nodes_ok(&sd, a, rd, p, n, nodes, nn, nnm);
 	/* The root is nobody's child: nn - 1 slots are used. */
-	for (i = 0; i + 1 < nn; i++)
-		if (kids[i] < 2 || kids[i] > nn)
-			return -CCM_E_FORMAT;
-	for (i = 0; i < nh; i++)
-		if (hash[i] > nn)
-			return -CCM_E_FORMAT;
-	for (i = 0; i < ne; i++)
-		if (eino[i] < 2 || eino[i] > nn ||
-		    nodes[eino[i] - 1].kind != TREE_ENTRY ||
-		    nodes[eino[i] - 1].entry != i)
-			return -CCM_E_FORMAT;
+	if (!err)
+		err = inos_ok(rd, p, n, kids, nn - 1, 2, nn);
+	if (!err)
+		err = inos_ok(rd, p, n, hash, nh, 0, nn);
+	if (!err)
+		err = eino_ok(&sd, rd, p, n, eino, ne, nn);
+	side_free(&sd);
+	if (err)
+		return err;
 
 	t = calloc(1, sizeof(*t));
 	if (!t)

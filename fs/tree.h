@@ -104,11 +104,12 @@ int tree_xattr_get(const struct tree *t, uint64_t ino, const char *name,
 
 /*
  * Persistent index: append the tree's arrays (and the report) to out, or
- * read them back for archive a, checking every reference (-CCM_E_FORMAT).
+ * read them back for archive a, checking every reference (-CCM_E_FORMAT),
+ * through rd (ccm.h: struct ccm_reader).
  */
 void tree_save(const struct tree *t, struct ccm_buf *out);
 int tree_restore(struct tree **out, const struct ccm_archive *a, const char *p,
-		 size_t n, size_t *pos);
+		 size_t n, size_t *pos, const struct ccm_reader *rd);
 
 /* Name rules (exposed for tests): append a clean name component. */
 void tree_clean_name(const char *in, size_t n, size_t max, struct ccm_buf *out);

@@ -1204,8 +1204,79 @@ void ccm_archive_hold(struct ccm_archive *a, void *p, size_t len, int mapped)
 	a->held_mapped = mapped;
 }
 
+/* The restored array of n elements at arr: every one passes ok(ctx, e). */
+static int walk_all(const struct ccm_reader *rd, const char *p, size_t n,
+		    const void *arr, size_t count, size_t esz,
+		    int (*ok)(const struct ccm_archive *, const void *, void *),
+		    const struct ccm_archive *a, void *ctx)
+{
+	struct ccm_walk w;
+	const void *e;
+	int bad = 0;
+
+	ccm_walk_init(&w, rd, p, n, arr, count, esz);
+	while (!bad && (e = ccm_walk_next(&w)))
+		bad = !ok(a, e, ctx);
+	if (ccm_walk_end(&w))
+		return w.err;
+	return bad ? -CCM_E_FORMAT : 0;
+}
+
+struct restore_lim {
+	size_t nacc, nw, npool;
+	const uint64_t *tails;
+	uint64_t nmsg, nerr;	/* entries of each kind, counted */
+};
+
+static int account_ok(const struct ccm_archive *a, const void *x, void *ctx)
+{
+	const struct ccm_account *acc = x;
+	struct restore_lim *l = ctx;
+
+	(void)a;
+	/* The accounts' counts must add up to the entries' (below). */
+	l->nmsg += acc->nmsg;
+	l->nerr += acc->nerr;
+	return acc->name < l->npool && l->nmsg >= acc->nmsg &&
+	       l->nerr >= acc->nerr;
+}
+
+static int warning_ok(const struct ccm_archive *a, const void *x, void *ctx)
+{
+	(void)a;
+	(void)ctx;
+	return (unsigned)((const struct ccm_warning *)x)->code < CCM_W_COUNT;
+}
+
+static int note_ok(const struct ccm_archive *a, const void *x, void *ctx)
+{
+	const struct ccm_note *no = x;
+
+	(void)ctx;
+	return no->file < a->nfiles && no->off <= a->files[no->file].size &&
+	       no->len <= a->files[no->file].size - no->off;
+}
+
+static int entry_ok(const struct ccm_archive *a, const void *x, void *ctx)
+{
+	const struct ccm_entry *e = x;
+	struct restore_lim *l = ctx;
+
+	if (e->kind == CCM_ENTRY_MESSAGE)
+		l->nmsg--;
+	else
+		l->nerr--;
+	return !(e->file >= a->nfiles || e->account >= l->nacc ||
+		 e->off > a->files[e->file].size ||
+		 e->len > a->files[e->file].size - e->off ||
+		 e->off > l->tails[e->file] || e->subject >= l->npool ||
+		 e->folder >= l->npool || e->warn_first > l->nw ||
+		 e->nwarn > l->nw - e->warn_first || e->kind > 1 ||
+		 e->reason >= CCM_R_COUNT);
+}
+
 int ccm_archive_restore(struct ccm_archive *a, const char *p, size_t n,
-			size_t *pos)
+			size_t *pos, const struct ccm_reader *rd)
 {
 	const void *d;
 	const uint64_t *tails, *misc;
@@ -1215,6 +1286,7 @@ int ccm_archive_restore(struct ccm_archive *a, const char *p, size_t n,
 	const struct ccm_note *no;
 	const char *pool;
 	size_t nent, nacc, nw, nno, nst, ntail, npool, nmisc, i;
+	struct restore_lim lim;
 	const void *st;
 	int err;
 
@@ -1258,29 +1330,22 @@ int ccm_archive_restore(struct ccm_archive *a, const char *p, size_t n,
 	for (i = 0; i < a->nfiles; i++)
 		if (tails[i] > a->files[i].size)
 			return -CCM_E_FORMAT;
-	for (i = 0; i < nacc; i++)
-		if (acc[i].name >= npool)
-			return -CCM_E_FORMAT;
-	for (i = 0; i < nw; i++)
-		if ((unsigned)w[i].code >= CCM_W_COUNT)
-			return -CCM_E_FORMAT;
-	for (i = 0; i < nno; i++)
-		if (no[i].file >= a->nfiles ||
-		    no[i].off > a->files[no[i].file].size ||
-		    no[i].len > a->files[no[i].file].size - no[i].off)
-			return -CCM_E_FORMAT;
-	for (i = 0; i < nent; i++) {
-		const struct ccm_entry *e = &ent[i];
-
-		if (e->file >= a->nfiles || e->account >= nacc ||
-		    e->off > a->files[e->file].size ||
-		    e->len > a->files[e->file].size - e->off ||
-		    e->off > tails[e->file] || e->subject >= npool ||
-		    e->folder >= npool || e->warn_first > nw ||
-		    e->nwarn > nw - e->warn_first || e->kind > 1 ||
-		    e->reason >= CCM_R_COUNT)
-			return -CCM_E_FORMAT;
-	}
+	memset(&lim, 0, sizeof(lim));
+	lim.nacc = nacc;
+	lim.nw = nw;
+	lim.npool = npool;
+	lim.tails = tails;
+	if ((err = walk_all(rd, p, n, acc, nacc, sizeof(*acc), account_ok, a,
+			    &lim)) ||
+	    (err = walk_all(rd, p, n, w, nw, sizeof(*w), warning_ok, a,
+			    NULL)) ||
+	    (err = walk_all(rd, p, n, no, nno, sizeof(*no), note_ok, a,
+			    NULL)) ||
+	    (err = walk_all(rd, p, n, ent, nent, sizeof(*ent), entry_ok, a,
+			    &lim)))
+		return err;
+	if (lim.nmsg || lim.nerr)
+		return -CCM_E_FORMAT;
 	for (i = 0; i < a->nfiles; i++)
 		a->files[i].tail = tails[i];
 	/* Borrowed from p, never written: nothing is added after a scan. */

@@ -495,7 +495,7 @@ int ccm_archive_survey(const struct ccm_archive *a, ccm_progress_fn progress,
  * index, and returns -CCM_E_FORMAT for anything inconsistent (a corrupt or
  * foreign index is never trusted).  *pos advances past what was read.
  */
-#define CCM_INDEX_VERSION 1
+#define CCM_INDEX_VERSION 2	/* 2: the body checksum hashes 1 MiB blocks */
 void ccm_archive_key(const struct ccm_archive *a, const char *extra,
 		     struct ccm_buf *out);
 void ccm_archive_save(const struct ccm_archive *a, struct ccm_buf *out);
@@ -506,8 +506,41 @@ void ccm_archive_save(const struct ccm_archive *a, struct ccm_buf *out);
  * else free).
  */
 void ccm_archive_hold(struct ccm_archive *a, void *p, size_t len, int mapped);
+/*
+ * How a restore reads the arrays it checks.  NULL: in place, at p.  Else
+ * copies of them, through read (at offsets from p: pread on the index's
+ * file), so that checking a freshly mapped index does not touch every page
+ * of the mapping.  On the shadow-paging VMs this project is measured on,
+ * the first touch of a page through a new mapping costs about four times
+ * a copy of it (BENCHMARKS, session 10); pages read later, as files are
+ * listed and served, pay it then.
+ */
+struct ccm_reader {
+	int (*read)(void *ctx, void *dst, size_t len, uint64_t off);
+	void *ctx;
+};
+
+/*
+ * One restored array of n elements of esz bytes at arr, walked in order
+ * through rd.  An array outside [base, base + len) is walked in place.
+ * ccm_walk_next returns NULL at the end and on a failed read (w->err);
+ * ccm_walk_end frees the buffer and returns w->err.
+ */
+struct ccm_walk {
+	const struct ccm_reader *rd;
+	const char *base, *arr;
+	size_t esz, n, i;
+	char *buf;
+	size_t bfirst, bcount;	/* buf holds elements [bfirst, +bcount) */
+	int err;
+};
+void ccm_walk_init(struct ccm_walk *w, const struct ccm_reader *rd,
+		   const char *base, size_t len, const void *arr, size_t n,
+		   size_t esz);
+const void *ccm_walk_next(struct ccm_walk *w);
+int ccm_walk_end(struct ccm_walk *w);
 int ccm_archive_restore(struct ccm_archive *a, const char *p, size_t n,
-			size_t *pos);
+			size_t *pos, const struct ccm_reader *rd);
 /* Section helpers shared with the tree's own save/restore. */
 void ccm_sec_put(struct ccm_buf *out, uint32_t tag, const void *p, size_t n);
 int ccm_sec_get(const char *p, size_t n, size_t *pos, uint32_t tag,

@@ -365,6 +365,16 @@ static void check_tree(const struct ccm_archive *a, enum tree_layout layout)
 	tree_free(t);
 }
 
+/* struct ccm_reader over a buffer: what pread of the file would give. */
+static int copy_read(void *ctx, void *dst, size_t len, uint64_t off)
+{
+	const struct ccm_buf *b = ctx;
+
+	CHECK(off <= b->len && len <= b->len - off);
+	memcpy(dst, b->p + off, len);
+	return 0;
+}
+
 /*
  * The persistent index (fs/index.c): what ccm_archive_save writes,
  * ccm_archive_restore must read back into a freshly prepared archive as the
@@ -387,7 +397,7 @@ static void check_index(const struct ccm_archive *a, const char *const *paths,
 	ccm_archive_save(a, &idx);
 	CHECK(!idx.oom);
 	CHECK(ccm_archive_prepare(&b, paths, 1, o) == 0);
-	err = ccm_archive_restore(b, idx.p, idx.len, &pos);
+	err = ccm_archive_restore(b, idx.p, idx.len, &pos, NULL);
 	if (err) {
 		fprintf(stderr, "fuzz_parser: own index refused: %s\n",
 			ccm_strerror(err));
@@ -415,7 +425,7 @@ static void check_index(const struct ccm_archive *a, const char *const *paths,
 	b = NULL;
 	pos = 0;
 	CHECK(ccm_archive_prepare(&b, paths, 1, o) == 0);
-	err = ccm_archive_restore(b, idx.p, idx.len, &pos);
+	err = ccm_archive_restore(b, idx.p, idx.len, &pos, NULL);
 	if (err != 0 && err != -CCM_E_FORMAT && err != -CCM_E_LIMIT) {
 		fprintf(stderr, "fuzz_parser: corrupt index (byte %zu ^ 0x%02x):"
 			" %s\n", at, flip, ccm_strerror(err));
@@ -429,6 +439,17 @@ static void check_index(const struct ccm_archive *a, const char *const *paths,
 				CHECK(out.len == b->entries[i].size);
 		}
 		ccm_buf_release(&out);
+	}
+	ccm_archive_free(b);
+	/* Through a reader (fs/index.c reads the arrays with pread), the
+	 * same verdict. */
+	b = NULL;
+	pos = 0;
+	CHECK(ccm_archive_prepare(&b, paths, 1, o) == 0);
+	{
+		struct ccm_reader rd = { copy_read, &idx };
+
+		CHECK(ccm_archive_restore(b, idx.p, idx.len, &pos, &rd) == err);
 	}
 	ccm_archive_free(b);
 	ccm_buf_release(&idx);
