@@ -1017,8 +1017,11 @@ static int nodes_ok(const struct restore_side *sd, const struct ccm_archive *a,
 		bad = x->parent < 1 || x->parent > nn || x->name >= nnm ||
 		      x->kind > TREE_REPORT ||
 		      sd->tag[x->parent - 1] != SIDE_DIR ||
+		      /* Within the nn - 1 children slots that are checked:
+		       * the last one is never a child (nobody's the root). */
 		      (x->kind == TREE_DIR &&
-		       (x->first > nn || x->nchildren > nn - x->first)) ||
+		       (x->first > nn - 1 ||
+			x->nchildren > nn - 1 - x->first)) ||
 		      (x->kind != TREE_DIR && x->nchildren) ||
 		      (x->kind == TREE_ENTRY &&
 		       (x->entry >= a->nentries ||
@@ -1028,17 +1031,21 @@ static int nodes_ok(const struct restore_side *sd, const struct ccm_archive *a,
 	return bad ? -CCM_E_FORMAT : 0;
 }
 
-/* Every uint32 of arr[0..count) in [lo, hi]. */
+/* Every uint32 of arr[0..count) in [lo, hi]; *zeros counts the 0s. */
 static int inos_ok(const struct ccm_reader *rd, const char *p, size_t n,
-		   const uint32_t *arr, size_t count, uint32_t lo, size_t hi)
+		   const uint32_t *arr, size_t count, uint32_t lo, size_t hi,
+		   size_t *zeros)
 {
 	const uint32_t *v;
 	struct ccm_walk w;
 	int bad = 0;
 
+	*zeros = 0;
 	ccm_walk_init(&w, rd, p, n, arr, count, sizeof(*arr));
-	while (!bad && (v = ccm_walk_next(&w)))
+	while (!bad && (v = ccm_walk_next(&w))) {
 		bad = *v < lo || *v > hi;
+		*zeros += *v == 0;
+	}
 	if (ccm_walk_end(&w))
 		return w.err;
 	return bad ? -CCM_E_FORMAT : 0;
@@ -1068,7 +1075,7 @@ int tree_restore(struct tree **out, const struct ccm_archive *a, const char *p,
 		 size_t n, size_t *pos, const struct ccm_reader *rd)
 {
 	const void *dn, *dk, *dh, *de, *dnm, *dr, *dm;
-	size_t nn, nk, nh, ne, nnm, nr, nm;
+	size_t nn, nk, nh, ne, nnm, nr, nm, zeros;
 	const struct tree_node *nodes;
 	const uint32_t *kids, *hash, *eino;
 	const uint64_t *misc;
@@ -1109,9 +1116,12 @@ int tree_restore(struct tree **out, const struct ccm_archive *a, const char *p,
 		err = nodes_ok(&sd, a, rd, p, n, nodes, nn, nnm);
 	/* The root is nobody's child: nn - 1 slots are used. */
 	if (!err)
-		err = inos_ok(rd, p, n, kids, nn - 1, 2, nn);
+		err = inos_ok(rd, p, n, kids, nn - 1, 2, nn, &zeros);
 	if (!err)
-		err = inos_ok(rd, p, n, hash, nh, 0, nn);
+		err = inos_ok(rd, p, n, hash, nh, 0, nn, &zeros);
+	/* A lookup probes until an empty slot: a full table would spin. */
+	if (!err && zeros == 0)
+		err = -CCM_E_FORMAT;
 	if (!err)
 		err = eino_ok(&sd, rd, p, n, eino, ne, nn);
 	side_free(&sd);

@@ -20,12 +20,13 @@ void ccm_walk_init(struct ccm_walk *w, const struct ccm_reader *rd,
 	w->rd = rd && rd->read && a >= base && a <= base + len ? rd : NULL;
 	w->base = base;
 	w->arr = a;
-	w->esz = esz ? esz : 1;
+	w->esz = esz;
 	w->n = n;
 	w->i = 0;
 	w->buf = NULL;
 	w->bfirst = w->bcount = 0;
-	w->err = 0;
+	/* Elements of no size are no array: a caller's mistake. */
+	w->err = esz ? 0 : -EINVAL;
 }
 
 const void *ccm_walk_next(struct ccm_walk *w)

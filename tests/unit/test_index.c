@@ -89,9 +89,9 @@ static void test_checksum_sees_a_byte(void **state)
 		close(fd);
 		p[at[i]] ^= 0x20;
 	}
-	/* The length counts: a block of zeros more is another body. */
+	/* Trailing zero words count: a longer body of zeros is another. */
 	memset(p, 0, n);
-	assert_true(checksum_mem(p, 64) != checksum_mem(p, 96));
+	assert_true(checksum_mem(p, 1048576) != checksum_mem(p, 1048576 + 32));
 	free(p);
 }
 
@@ -106,6 +106,19 @@ static void test_checksum_short_file(void **state)
 	fill(p, sizeof(p), 3);
 	fd = temp_with(p, sizeof(p));
 	assert_int_equal(checksum_file(fd, 0, 5 * 1048576, &h), -EIO);
+	close(fd);
+	/* Short only in the half the second thread reads. */
+	{
+		char *big = calloc(1, 5 * 1048576);
+
+		assert_non_null(big);
+		fd = temp_with(big, 5 * 1048576);
+		free(big);
+	}
+	assert_int_equal(checksum_file(fd, 0, 5 * 1048576, &h), 0);
+	assert_int_equal(checksum_file(fd, 0, 8 * 1048576, &h), -EIO);
+	close(fd);
+	fd = temp_with(p, sizeof(p));
 	assert_int_equal(pread_full(fd, p, 10, 95), -EIO);
 	assert_int_equal(pread_full(fd, p, 10, 90), 0);
 	close(fd);
@@ -143,8 +156,8 @@ static void write_src(void)
 /* Where the saved arrays are, found by restoring in place once. */
 struct layout {
 	size_t len;
-	size_t accounts, entries, nodes, eino;
-	size_t naccounts, nentries, nnodes;
+	size_t accounts, entries, nodes, eino, hash;
+	size_t naccounts, nentries, nnodes, nhash;
 };
 
 /* The copies a reader gives: of its own bytes, which may differ from the
@@ -220,6 +233,8 @@ static int restore(const char *p, size_t n, const struct ccm_reader *rd,
 		lay->entries = (size_t)((const char *)a->entries - p);
 		lay->nodes = (size_t)((const char *)t->nodes - p);
 		lay->eino = (size_t)((const char *)t->entry_ino - p);
+		lay->hash = (size_t)((const char *)t->hash - p);
+		lay->nhash = t->hashcap;
 		lay->naccounts = a->naccounts;
 		lay->nentries = a->nentries;
 		lay->nnodes = t->nnodes;
@@ -229,16 +244,23 @@ static int restore(const char *p, size_t n, const struct ccm_reader *rd,
 	return err;
 }
 
-static int restore_via(const char *map, const char *copy, size_t n,
-		       long fail_at, struct mem_src *out)
+static int restore_via_lay(const char *map, const char *copy, size_t n,
+			   long fail_at, struct mem_src *out,
+			   struct layout *lay)
 {
 	struct mem_src m = { copy, n, fail_at, 0, 0 };
 	struct ccm_reader rd = { mem_read, &m };
-	int err = restore(map, n, &rd, NULL);
+	int err = restore(map, n, &rd, lay);
 
 	if (out)
 		*out = m;
 	return err;
+}
+
+static int restore_via(const char *map, const char *copy, size_t n,
+		       long fail_at, struct mem_src *out)
+{
+	return restore_via_lay(map, copy, n, fail_at, out, NULL);
 }
 
 static int setup(void **state)
@@ -267,9 +289,9 @@ static void test_restore_reader_same(void **state)
 
 	(void)state;
 	assert_int_equal(restore(p, n, NULL, &lay), 0);
-	assert_int_equal(restore_via(p, p, n, -1, &m), 0);
-	assert_int_equal(restore(p, n, NULL, &lay2), 0);
-	assert_int_equal(lay.nnodes, lay2.nnodes);
+	assert_int_equal(restore_via_lay(p, p, n, -1, &m, &lay2), 0);
+	assert_memory_equal(&lay, &lay2, sizeof(lay));
+	assert_true(lay.nnodes > lay.nentries);
 	assert_true(m.calls > 0);
 	/* Entries and nodes at least once each, whole. */
 	assert_true(m.bytes >= lay.nentries * sizeof(struct ccm_entry) +
@@ -342,6 +364,65 @@ static void test_restore_reads_copies(void **state)
 	}
 	assert_int_equal(restore(bad, n, NULL, NULL), -CCM_E_FORMAT);
 	assert_int_equal(restore_via(p, bad, n, -1, NULL), -CCM_E_FORMAT);
+
+	/* Counts that add up only by wrapping around. */
+	memcpy(bad, p, n);
+	{
+		struct ccm_account acc;
+		size_t k;
+
+		for (k = 0; k < 2; k++) {
+			at = lay.accounts + k * sizeof(acc);
+			memcpy(&acc, bad + at, sizeof(acc));
+			acc.nmsg += (uint64_t)1 << 63;
+			memcpy(bad + at, &acc, sizeof(acc));
+		}
+	}
+	assert_int_equal(restore(bad, n, NULL, NULL), -CCM_E_FORMAT);
+	free(bad);
+	free(p);
+}
+
+/*
+ * References a lookup or a listing would follow without looking further:
+ * a directory's children reaching the one slot of the children array
+ * that is nobody's (it holds 0, and inode 0 is no node), and a hash table
+ * without an empty slot (a lookup of a missing name would probe for
+ * ever).
+ */
+static void test_restore_holes(void **state)
+{
+	struct layout lay;
+	struct tree_node x;
+	size_t n, i, at, found = 0;
+	uint32_t one = 1;
+	char *p = saved_index(&n), *bad = malloc(n + 8);
+
+	(void)state;
+	assert_non_null(bad);
+	assert_int_equal(restore(p, n, NULL, &lay), 0);
+	for (i = 0; i < lay.nnodes; i++) {
+		at = lay.nodes + i * sizeof(x);
+		memcpy(&x, p + at, sizeof(x));
+		if (x.kind != TREE_DIR ||
+		    x.first + x.nchildren != lay.nnodes - 1)
+			continue;
+		found = 1;
+		memcpy(bad, p, n);
+		x.nchildren++;
+		memcpy(bad + at, &x, sizeof(x));
+		assert_int_equal(restore(bad, n, NULL, NULL), -CCM_E_FORMAT);
+		assert_int_equal(restore_via(bad, bad, n, -1, NULL),
+				 -CCM_E_FORMAT);
+	}
+	assert_true(found);
+
+	memcpy(bad, p, n);
+	for (i = 0; i < lay.nhash; i++)
+		if (!memcmp(bad + lay.hash + 4 * i, "\0\0\0\0", 4))
+			memcpy(bad + lay.hash + 4 * i, &one, 4);
+	assert_int_equal(restore(bad, n, NULL, NULL), -CCM_E_FORMAT);
+	assert_int_equal(restore_via(bad, bad, n, -1, NULL), -CCM_E_FORMAT);
 	free(bad);
 	free(p);
 }
@@ -404,6 +485,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_reader_fails,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_holes, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_restore_reader_verdicts,
 						setup, teardown),
 	};
