@@ -950,8 +950,8 @@ void tree_save(const struct tree *t, struct ccm_buf *out)
  * What the checks of one node need to know of the others, gathered in a
  * first walk: restored arrays are read in order, never at random (struct
  * ccm_reader says why).  The side arrays are populated in one call: on
- * those VMs a page fault costs some 10 us, a page of a populated mapping
- * a third of it.
+ * the VMs measured (BENCHMARKS, session 10) a page fault costs some 10 us,
+ * the first touch of a page populated beforehand a third of that.
  */
 #define SIDE_DIR UINT32_MAX		/* tag of a directory */
 #define SIDE_OTHER (UINT32_MAX - 1)	/* tag of the report */
