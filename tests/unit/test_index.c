@@ -299,6 +299,15 @@ static void test_restore_reader_same(void **state)
 	free(p);
 }
 
+/* bad is refused in place and as the copy behind the good mapping, and
+ * accepted as the mapping behind a good copy. */
+static void assert_copy_judged(const char *good, const char *bad, size_t n)
+{
+	assert_int_equal(restore(bad, n, NULL, NULL), -CCM_E_FORMAT);
+	assert_int_equal(restore_via(good, bad, n, -1, NULL), -CCM_E_FORMAT);
+	assert_int_equal(restore_via(bad, good, n, -1, NULL), 0);
+}
+
 /* The checks judge the reader's bytes, not the mapping's: a corrupt copy
  * behind a clean mapping is refused, a clean copy behind a mapping whose
  * checked arrays are corrupt is accepted (the body checksum, not these
@@ -321,9 +330,7 @@ static void test_restore_reads_copies(void **state)
 	memcpy(&e, bad + at, sizeof(e));
 	e.file = 7;
 	memcpy(bad + at, &e, sizeof(e));
-	assert_int_equal(restore(bad, n, NULL, NULL), -CCM_E_FORMAT);
-	assert_int_equal(restore_via(p, bad, n, -1, NULL), -CCM_E_FORMAT);
-	assert_int_equal(restore_via(bad, p, n, -1, NULL), 0);
+	assert_copy_judged(p, bad, n);
 
 	/* A file node whose parent is a file node. */
 	memcpy(bad, p, n);
@@ -334,9 +341,7 @@ static void test_restore_reads_copies(void **state)
 	memcpy(bad + at, &x, sizeof(x));
 	memcpy(&x, bad + at - sizeof(x), sizeof(x));
 	assert_int_equal(x.kind, TREE_ENTRY);
-	assert_int_equal(restore(bad, n, NULL, NULL), -CCM_E_FORMAT);
-	assert_int_equal(restore_via(p, bad, n, -1, NULL), -CCM_E_FORMAT);
-	assert_int_equal(restore_via(bad, p, n, -1, NULL), 0);
+	assert_copy_judged(p, bad, n);
 
 	/* A file's size that is not its entry's. */
 	memcpy(bad, p, n);
@@ -344,14 +349,12 @@ static void test_restore_reads_copies(void **state)
 	memcpy(&x, bad + at, sizeof(x));
 	x.size++;
 	memcpy(bad + at, &x, sizeof(x));
-	assert_int_equal(restore(bad, n, NULL, NULL), -CCM_E_FORMAT);
-	assert_int_equal(restore_via(p, bad, n, -1, NULL), -CCM_E_FORMAT);
+	assert_copy_judged(p, bad, n);
 
 	/* entry_ino pointing at another entry's node. */
 	memcpy(bad, p, n);
 	memcpy(bad + lay.eino, p + lay.eino + 4, 4);
-	assert_int_equal(restore(bad, n, NULL, NULL), -CCM_E_FORMAT);
-	assert_int_equal(restore_via(p, bad, n, -1, NULL), -CCM_E_FORMAT);
+	assert_copy_judged(p, bad, n);
 
 	/* Accounts whose counts do not add up to the entries. */
 	memcpy(bad, p, n);
@@ -362,8 +365,7 @@ static void test_restore_reads_copies(void **state)
 		acc.nmsg++;
 		memcpy(bad + lay.accounts, &acc, sizeof(acc));
 	}
-	assert_int_equal(restore(bad, n, NULL, NULL), -CCM_E_FORMAT);
-	assert_int_equal(restore_via(p, bad, n, -1, NULL), -CCM_E_FORMAT);
+	assert_copy_judged(p, bad, n);
 
 	/* Counts that add up only by wrapping around. */
 	memcpy(bad, p, n);
