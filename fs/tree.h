@@ -77,7 +77,10 @@ int tree_lookup(const struct tree *t, uint64_t parent, const char *name,
 		size_t len, uint64_t *ino);
 /* Child number i of directory ino (0-based), or 0 past the end. */
 uint64_t tree_child(const struct tree *t, uint64_t ino, size_t i);
-/* Attributes: mode 0444/0555, nlink, size, times; uid/gid left 0. */
+/* st_blksize of a directory (tree_stat). */
+#define TREE_DIR_BLKSIZE (1 << 20)
+/* Attributes: mode 0444/0555, nlink, size, times, block size; uid/gid
+ * left 0. */
 int tree_stat(const struct tree *t, uint64_t ino, struct stat *st);
 /* The whole content of a file, appended to out.  -EISDIR for directories. */
 int tree_read(const struct tree *t, uint64_t ino, struct ccm_buf *out);

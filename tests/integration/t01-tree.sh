@@ -47,6 +47,12 @@ mount_fs "$TMP/req.m" -d "$TMP/gen.ccm"
 ls -lR "$TMP/req.m" >"$TMP/ls1"
 ls -lR "$TMP/req.m" >"$TMP/ls2"
 cmp -s "$TMP/ls1" "$TMP/ls2" || fail "requests: two listings differ"
+# Directories' block size sizes readdir's buffer (fs/tree.c tree_stat).
+f=$(find "$TMP/req.m" -type f -name '*.eml' -print -quit)
+bs="$(stat -c %o "$TMP/req.m" "$(dirname "$f")" "$f" | tr '\n' ' ')"
+[ "$bs" = "1048576 1048576 4096 " ] &&
+	ok "block size: 1 MiB for directories, 4 KiB for files" ||
+	fail "block size: directories, files: $bs"
 umount_fs "$TMP/req.m"
 count() { grep -c "opcode: $1 " "$TMP/daemon.log" || true; }
 od=$(count OPENDIR) lk=$(count LOOKUP) rd=$(count READDIRPLUS)

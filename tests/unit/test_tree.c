@@ -112,12 +112,16 @@ static void test_layout(void **state)
 	assert_int_equal(tree_stat(t, ino, &st), 0);
 	assert_int_equal(st.st_mode, S_IFREG | 0444);
 	assert_int_equal(st.st_nlink, 1);
+	assert_int_equal(st.st_blksize, 4096);
 	/* SPEC 2: the times are the message date (1998-07-01 08:00 -0000). */
 	assert_int_equal(st.st_mtime, 899280000);
 	assert_int_equal(st.st_ctime, 899280000);
 	assert_int_equal(tree_stat(t, walk(t, "smithj"), &st), 0);
 	assert_int_equal(st.st_mode, S_IFDIR | 0555);
 	assert_int_equal(st.st_nlink, 3);
+	/* One getdents buffer of 1 MiB, so few READDIRPLUS round trips. */
+	assert_int_equal(st.st_blksize, TREE_DIR_BLKSIZE);
+	assert_int_equal(st.st_blksize, 1 << 20);
 	assert_int_equal(tree_stat(t, 999999, &st), -ENOENT);
 }
 
