@@ -80,7 +80,12 @@ umount_fs "$TMP/mb"
 # Large files are pushed too, a 1 MiB window at a time (fs/push.c): left
 # out, each cost tar a READ round trip per 128 KiB, each rendering its
 # window again (2.3 s of tar's 6.6 s at 100k).  After two files read in a
-# row, the next ones are wholly in the page cache, bytes intact.
+# row, the next ones are in the page cache, bytes intact.  "Nearly": this
+# VM's proactive reclaim (DAMON pageout) evicts idle page cache within
+# seconds, a few pages of any file, pushed or read by cat alike (763 -> 745
+# pages of a pushed file in 10 s, 977 -> 957 of a file read by cat;
+# BENCHMARKS, session 11).  What the check catches is a push that stops at
+# a window or skips large files: 256 or 0 of ~700 pages.
 if [ "$(nproc)" -gt 1 ] && [ -w /sys/fs/fuse/connections ] && command -v fincore >/dev/null; then
 	: >"$TMP/daemon.log"
 	mount_fs "$TMP/mb" "$TMP/big.ccm" -d
@@ -89,23 +94,24 @@ if [ "$(nproc)" -gt 1 ] && [ -w /sys/fs/fuse/connections ] && command -v fincore
 	mapfile -t F < <(ls -U "$TMP/mb/$dir")
 	[ "${#F[@]}" -ge 6 ] || fail "big push: no directory with 6 files"
 	cat "$TMP/mb/$dir/${F[0]}" "$TMP/mb/$dir/${F[1]}" >/dev/null
-	whole=0 big=0
+	near=0 big=0 detail=
 	for k in 2 3 4 5; do
 		size=$(stat -c %s "$TMP/xb/$dir/${F[$k]}")
 		[ "$size" -gt 1048576 ] || continue
 		big=$((big + 1))
 		pages=$(( (size + 4095) / 4096 ))
+		least=$(( pages - pages / 20 ))
 		for _ in $(seq 50); do
 			res=$(fincore -n -o PAGES "$TMP/mb/$dir/${F[$k]}" | tr -d ' ')
 			[ "${res:-0}" -ge "$pages" ] && break
 			sleep 0.1
 		done
-		[ "${res:-0}" -ge "$pages" ] && whole=$((whole + 1)) ||
-			echo "not wholly in the page cache: ${F[$k]} ($res of $pages pages)"
+		detail="$detail ${res:-0}/$pages"
+		[ "${res:-0}" -ge "$least" ] && near=$((near + 1))
 	done
-	[ "$big" -ge 2 ] && [ "$whole" -ge $((big - 1)) ] &&
-		ok "big push: $whole of the $big files over 1 MiB after two read are wholly in the page cache" ||
-		fail "big push: $whole of the $big files over 1 MiB after two read are wholly in the page cache"
+	[ "$big" -ge 2 ] && [ "$near" = "$big" ] &&
+		ok "big push: the $big files over 1 MiB after two read are (nearly) wholly in the page cache (pages:$detail)" ||
+		fail "big push: $near of the $big files over 1 MiB after two read are at least 95 % in the page cache (pages:$detail)"
 	for f in "${F[@]}"; do
 		cmp -s "$TMP/mb/$dir/$f" "$TMP/xb/$dir/$f" || fail "big push: $dir$f differs"
 	done
