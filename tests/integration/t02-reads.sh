@@ -40,7 +40,7 @@ if [ "$(nproc)" -gt 1 ] && [ -w /sys/fs/fuse/connections ] && command -v fincore
 	sleep 1
 	cached=0 small=0
 	for k in 2 3 4 5 6 7 8 9; do
-		# Larger files are left to the kernel's own readahead.
+		# Files over 256 KiB: the big push below.
 		[ "$(stat -c %s "$TMP/x/$dir/${F[$k]}")" -le 262144 ] || continue
 		small=$((small + 1))
 		res=$(fincore -n -b -o RES "$TMP/m/$dir/${F[$k]}" | tr -d ' ')
