@@ -539,9 +539,11 @@ int ccmfs_mount_main(int argc, char **argv)
 	status = err < 0 ? 1 : 0;
 	push_end(&fs.push);
 	if (co.foreground && co.debug)
-		say("page cache push: %llu files pushed, %llu reads of a "
-		    "file's start reached the daemon",
+		say("page cache push: %llu files pushed, %llu of them dropped "
+		    "again once passed, %llu reads of a file's start reached "
+		    "the daemon",
 		    (unsigned long long)fs.push.stored,
+		    (unsigned long long)fs.push.recycled,
 		    (unsigned long long)fs.push.misses);
 	if (fs.live)
 		ccmfs_watch_stop(&fs);

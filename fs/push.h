@@ -21,6 +21,13 @@
 #define PUSH_WINDOW ((size_t)1 << 20)
 /* Rendering is most of a push: two threads keep ahead of tar. */
 #define PUSH_THREADS 2
+/*
+ * A pushed file over PUSH_RECYCLE_MIN bytes leaves the page cache once
+ * PUSH_RECYCLE files have been pushed after it (push.c, recycle): twice
+ * PUSH_FILES_MAX, so a sequential reader has passed it.
+ */
+#define PUSH_RECYCLE (2 * PUSH_FILES_MAX)
+#define PUSH_RECYCLE_MIN 16384
 
 struct push {
 	struct fuse_session *se;
@@ -32,7 +39,9 @@ struct push {
 	struct ahead_plan plan;
 	pid_t guard;		/* fs/guard.c: pushes wait until it watches */
 	int started, stop, unguarded;
-	uint64_t stored, misses;	/* for the debug log */
+	uint64_t recent[PUSH_RECYCLE];	/* the last files pushed, a ring */
+	uint64_t npushed;
+	uint64_t stored, misses, recycled;	/* for the debug log */
 };
 
 /* Start the pushing threads, which push nothing until guard watches
