@@ -81,7 +81,7 @@ static void go_live(struct ccmfs *fs)
 		ccmfs_watch_inval_root(fs);
 	}
 	if (fs->want_push && push_start(&fs->push, fs->se, fs->tree,
-					 fs->guard) != 0)
+					 fs->guard, fs->keep_pushed) != 0)
 		fs->want_push = 0;
 	if (fs->on_live)
 		fs->on_live(fs);

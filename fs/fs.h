@@ -25,6 +25,7 @@ struct ccmfs {
 	pthread_cond_t rcond;
 	int live;		/* go_live has run (receiving thread only) */
 	int want_push;		/* the guard runs: go_live starts the push */
+	int keep_pushed;	/* -o keeppushed (fs/push.c recycle) */
 	pid_t guard;		/* fs/guard.c, or -1 */
 	void (*on_live)(struct ccmfs *fs);	/* then calls this */
 	uid_t uid;

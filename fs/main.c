@@ -46,6 +46,8 @@ static const char usage_text[] =
 	"       norebuild         (mount) fail rather than rebuild the index\n"
 	"       nopush            (mount) do not push files into the page\n"
 	"                         cache ahead of sequential readers\n"
+	"       keeppushed        (mount) keep pushed files in the page\n"
+	"                         cache once the reader has passed them\n"
 	"       spin=USEC         (mount) poll for requests USEC microseconds\n"
 	"                         after each one, rendering ahead (default\n"
 	"                         100; 0 never)\n"

@@ -37,7 +37,7 @@ static int use_syslog;
 static enum tree_layout layout = TREE_LAYOUT_PLAIN;
 static struct index_opts iopts;
 static unsigned spin_us = 100;
-static int no_push;
+static int no_push, keep_pushed;
 
 static void log_line(enum fuse_log_level level, const char *fmt, va_list ap)
 {
@@ -100,6 +100,10 @@ static int split_one(void *ctx, const char *kv, const char *raw)
 	}
 	if (r > 0 && !strcmp(kv, "nopush")) {
 		no_push = 1;
+		return 0;
+	}
+	if (r > 0 && !strcmp(kv, "keeppushed")) {
+		keep_pushed = 1;
 		return 0;
 	}
 	if (r > 0)
@@ -495,6 +499,7 @@ int ccmfs_mount_main(int argc, char **argv)
 	if (!no_push && !co.singlethread && loop_cpus() > 1)
 		guard = guard_start(co.mountpoint);
 	fs.want_push = guard > 0;
+	fs.keep_pushed = keep_pushed;
 	fs.guard = guard;
 	debug_push = co.foreground && co.debug;
 	fs.on_live = say_push;
@@ -539,9 +544,8 @@ int ccmfs_mount_main(int argc, char **argv)
 	status = err < 0 ? 1 : 0;
 	push_end(&fs.push);
 	if (co.foreground && co.debug)
-		say("page cache push: %llu files pushed, %llu of them dropped "
-		    "again once passed, %llu reads of a file's start reached "
-		    "the daemon",
+		say("page cache push: %llu files pushed, %llu later dropped, "
+		    "%llu reads of a file's start reached the daemon",
 		    (unsigned long long)fs.push.stored,
 		    (unsigned long long)fs.push.recycled,
 		    (unsigned long long)fs.push.misses);

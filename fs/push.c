@@ -90,7 +90,8 @@ static int push_file(struct push *p, uint64_t ino, struct ccm_buf *buf)
  * 5.1-5.9 s instead of 7.8-8.6 s (BENCHMARKS, session 11).  The kernel
  * drops the attributes with the pages, so a later stat of that file costs
  * a GETATTR.  Files under PUSH_RECYCLE_MIN stay: they are most of the
- * files but few of the bytes.  Called with p->lock held.
+ * files but few of the bytes.  -o keeppushed turns this off, for second
+ * passes over the same files.  Called with p->lock held.
  */
 static void recycle(struct push *p, uint64_t ino)
 {
@@ -138,7 +139,7 @@ static void *pusher(void *arg)
 		stored = push_file(p, ino, &buf);
 		pthread_mutex_lock(&p->lock);
 		p->stored += stored;
-		if (stored)
+		if (stored && !p->keep)
 			recycle(p, ino);
 	}
 	p->ndone++;
@@ -148,12 +149,13 @@ static void *pusher(void *arg)
 }
 
 int push_start(struct push *p, struct fuse_session *se, const struct tree *t,
-	       pid_t guard)
+	       pid_t guard, int keep)
 {
 	sigset_t old;
 
 	memset(p, 0, sizeof(*p));
 	p->guard = guard;
+	p->keep = keep;
 	p->se = se;
 	p->t = t;
 	pthread_mutex_init(&p->lock, NULL);

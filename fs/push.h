@@ -24,7 +24,9 @@
 /*
  * A pushed file over PUSH_RECYCLE_MIN bytes leaves the page cache once
  * PUSH_RECYCLE files have been pushed after it (push.c, recycle): twice
- * PUSH_FILES_MAX, so a sequential reader has passed it.
+ * PUSH_FILES_MAX, so a sequential reader has passed it.  One that went
+ * into a subfolder or another directory midway may not have; such a file
+ * then costs it a READ.
  */
 #define PUSH_RECYCLE (2 * PUSH_FILES_MAX)
 #define PUSH_RECYCLE_MIN 16384
@@ -39,15 +41,17 @@ struct push {
 	struct ahead_plan plan;
 	pid_t guard;		/* fs/guard.c: pushes wait until it watches */
 	int started, stop, unguarded;
+	int keep;		/* -o keeppushed: no recycle */
 	uint64_t recent[PUSH_RECYCLE];	/* the last files pushed, a ring */
 	uint64_t npushed;
 	uint64_t stored, misses, recycled;	/* for the debug log */
 };
 
 /* Start the pushing threads, which push nothing until guard watches
- * (guard_ready); 0, or -1 (nothing started: p stays off). */
+ * (guard_ready), and drop what they pushed unless keep; 0, or -1
+ * (nothing started: p stays off). */
 int push_start(struct push *p, struct fuse_session *se, const struct tree *t,
-	       pid_t guard);
+	       pid_t guard, int keep);
 /* A READ of ino from offset 0 reached the daemon. */
 void push_miss(struct push *p, uint64_t ino);
 /*
