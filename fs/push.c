@@ -89,8 +89,8 @@ static int push_file(struct push *p, uint64_t ino, struct ccm_buf *buf)
  * to the reader's own writes: the first `rsync` of 100k files took
  * 5.1-5.9 s instead of 7.8-8.6 s (BENCHMARKS, session 11).  The kernel
  * drops the attributes with the pages, so a later stat of that file costs
- * a GETATTR.  Files under PUSH_RECYCLE_MIN stay: they are most of the
- * files but few of the bytes.  -o keeppushed turns this off, for second
+ * a GETATTR.  Files of PUSH_RECYCLE_MIN or less stay: they are most of
+ * the files but few of the bytes.  -o keeppushed turns this off, for second
  * passes over the same files.  Called with p->lock held.
  */
 static void recycle(struct push *p, uint64_t ino)
