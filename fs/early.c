@@ -83,6 +83,11 @@ static void go_live(struct ccmfs *fs)
 	if (fs->want_push && push_start(&fs->push, fs->se, fs->tree,
 					 fs->guard, fs->keep_pushed) != 0)
 		fs->want_push = 0;
+	/* Without parallel directory operations the kernel would make the
+	 * lister and the reader take turns in each directory. */
+	if (fs->want_listahead && fs->dirops_sent &&
+	    listahead_start(&fs->listahead, fs->tree, fs->mountpoint) != 0)
+		fs->want_listahead = 0;
 	if (fs->on_live)
 		fs->on_live(fs);
 }

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "ahead.h"
+#include "listahead.h"
 #include "push.h"
 #include "tree.h"
 
@@ -26,6 +27,8 @@ struct ccmfs {
 	int live;		/* go_live has run (receiving thread only) */
 	int want_push;		/* the guard runs: go_live starts the push */
 	int keep_pushed;	/* -o keeppushed (fs/push.c recycle) */
+	int want_listahead;	/* go_live starts the lister (listahead.c) */
+	const char *mountpoint;	/* absolute */
 	pid_t guard;		/* fs/guard.c, or -1 */
 	void (*on_live)(struct ccmfs *fs);	/* then calls this */
 	uid_t uid;
@@ -34,11 +37,15 @@ struct ccmfs {
 	struct fuse_session *se;
 	struct loop *loop;	/* fs/loop.c: defers slow reads */
 	struct ahead ahead;	/* owned by the loop's receiving thread */
+	char *dirbuf;		/* listings' replies, the same thread's */
+	size_t dircap;
 	struct push push;	/* fs/push.c, when started */
+	struct listahead listahead;	/* fs/listahead.c, when started */
 	uint64_t hold_ino;	/* test only: its READs are never answered */
 	int no_open;		/* the kernel skips open/release (NO_OPEN) */
 	int no_opendir;		/* and opendir/releasedir (NO_OPENDIR) */
 	int parallel_dirops;	/* the kernel offered it (op_init) */
+	int dirops_sent;	/* and our INIT reply asked for it */
 	int init_sent;		/* the INIT reply has been written */
 	/* The report's page cache is dropped shortly after each read of it,
 	 * by a thread (never from inside a request), so that its status

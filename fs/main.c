@@ -48,6 +48,8 @@ static const char usage_text[] =
 	"                         cache ahead of sequential readers\n"
 	"       keeppushed        (mount) keep pushed files in the page\n"
 	"                         cache once the reader has passed them\n"
+	"       nolistahead       (mount) do not list directories ahead of\n"
+	"                         a reader walking the tree\n"
 	"       spin=USEC         (mount) poll for requests USEC microseconds\n"
 	"                         after each one, rendering ahead (default\n"
 	"                         100; 0 never)\n"

@@ -37,7 +37,7 @@ static int use_syslog;
 static enum tree_layout layout = TREE_LAYOUT_PLAIN;
 static struct index_opts iopts;
 static unsigned spin_us = 100;
-static int no_push, keep_pushed;
+static int no_push, keep_pushed, no_listahead;
 
 static void log_line(enum fuse_log_level level, const char *fmt, va_list ap)
 {
@@ -104,6 +104,10 @@ static int split_one(void *ctx, const char *kv, const char *raw)
 	}
 	if (r > 0 && !strcmp(kv, "keeppushed")) {
 		keep_pushed = 1;
+		return 0;
+	}
+	if (r > 0 && !strcmp(kv, "nolistahead")) {
+		no_listahead = 1;
 		return 0;
 	}
 	if (r > 0)
@@ -229,9 +233,11 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *ud)
 		    iov[0].iov_len >= sizeof(struct fuse_out_header) &&
 		    ((struct fuse_out_header *)iov[0].iov_base)->error == 0 &&
 		    iov[1].iov_len >= offsetof(struct fuse_init_out, flags) +
-				      sizeof(uint32_t))
+				      sizeof(uint32_t)) {
 			((struct fuse_init_out *)iov[1].iov_base)->flags |=
 				FUSE_PARALLEL_DIROPS;
+			fs->dirops_sent = 1;
+		}
 	}
 	return writev(fd, iov, count);
 }
@@ -500,6 +506,11 @@ int ccmfs_mount_main(int argc, char **argv)
 		guard = guard_start(co.mountpoint);
 	fs.want_push = guard > 0;
 	fs.keep_pushed = keep_pushed;
+	/* A thread that waits for our own replies, so not with one CPU or
+	 * the single-threaded loop (fs/listahead.c). */
+	fs.want_listahead = !no_listahead && !co.singlethread &&
+			    loop_cpus() > 1;
+	fs.mountpoint = co.mountpoint;
 	fs.guard = guard;
 	debug_push = co.foreground && co.debug;
 	fs.on_live = say_push;
@@ -549,6 +560,15 @@ int ccmfs_mount_main(int argc, char **argv)
 		    (unsigned long long)fs.push.stored,
 		    (unsigned long long)fs.push.recycled,
 		    (unsigned long long)fs.push.misses);
+	if (co.foreground && co.debug)
+		say("list ahead: %s, %llu directories listed",
+		    fs.listahead.started && !fs.listahead.off ? "on" :
+		    fs.listahead.started ? "stopped (could not list through "
+		    "a clone of the mount: needs CAP_SYS_ADMIN)" :
+		    no_listahead ? "off (-o nolistahead)" :
+		    "off (needs two CPUs)",
+		    (unsigned long long)__atomic_load_n(&fs.listahead.listed,
+							__ATOMIC_RELAXED));
 	if (fs.live)
 		ccmfs_watch_stop(&fs);
 	guard_stop(guard);
@@ -561,12 +581,16 @@ out_signals:
 	loop_remove_signal_handlers();
 out_session:
 	fuse_session_destroy(se);
+	/* Only now: a listing it has in flight fails once the connection
+	 * is closed, and never gets a reply after the loop has stopped. */
+	listahead_end(&fs.listahead);
 	goto out;
 oom:
 	status = fail("out of memory");
 out:
 	free(co.mountpoint);
 	fuse_opt_free_args(&args);
+	free(fs.dirbuf);
 	tree_free(fs.tree);
 	index_top_free(fs.top);
 	ccm_archive_free(a);

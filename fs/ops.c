@@ -158,6 +158,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* Likewise for directories: no opendir/releasedir pair around each
 	 * listing; the kernel then caches listings as with cache_readdir. */
 	fs->no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
+	/* But OPENDIR is how the lister follows a reader (listahead.c);
+	 * the listings are cached all the same. */
+	if (fs->want_listahead)
+		fs->no_opendir = 0;
 	/* The data never changes: no revalidation before reads (libfuse#142). */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	/* Always readdirplus: attributes come free from the index, and
@@ -234,6 +238,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 {
 	const struct tree *t = early_root(fs_of(req), ino);
 	const struct tree_node *n;
+	struct ccmfs *fs;
+	pid_t pid;
 
 	if (!t && await_tree(req, EARLY_OPENDIR, ino, NULL, 0, 0, fi))
 		return;
@@ -253,7 +259,11 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 	}
 	fi->keep_cache = 1;
 	fi->cache_readdir = 1;
+	fs = fs_of(req);
+	pid = fuse_req_ctx(req)->pid;
 	fuse_reply_open(req, fi);
+	if (!t)
+		listahead_opened(&fs->listahead, ino, pid);
 }
 
 /*
@@ -261,36 +271,31 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
  * listing resumes in O(1) at any offset (musefs#442).  readdirplus returns
  * attributes from the index; nothing is rendered.
  */
-static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi, int plus)
+static void readdir_reply(struct ccmfs *fs, fuse_req_t req,
+			  const struct tree *t, fuse_ino_t ino, size_t size,
+			  off_t off, int plus, int names_only)
 {
-	struct ccmfs *fs = fs_of(req);
-	const struct tree *t = early_root(fs, ino);
-	const struct tree_node *n;
+	const struct tree_node *n = tree_node(t, ino);
 	char *buf;
 	size_t used = 0;
 	uint64_t i;
-	int names_only;
 
-	if (!t && await_tree(req, plus ? EARLY_READDIRPLUS : EARLY_READDIR,
-			     ino, NULL, size, off, fi))
-		return;
-	/* Early, the root lists names only (no entry is made, so the
-	 * accounts' attributes are asked for, later, by LOOKUP); its
-	 * names, inode numbers and offsets are the full tree's. */
-	names_only = t != NULL;
-	if (!t)
-		t = fs->tree;
-	n = tree_node(t, ino);
 	if (!n || n->kind != TREE_DIR) {
 		fuse_reply_err(req, n ? ENOTDIR : ENOENT);
 		return;
 	}
-	buf = malloc(size);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
+	/* Kept: a fresh mapping for each reply (malloc maps blocks of this
+	 * size) was a page fault per 4 KiB of it. */
+	if (size > fs->dircap) {
+		buf = realloc(fs->dirbuf, size);
+		if (!buf) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		fs->dirbuf = buf;
+		fs->dircap = size;
 	}
+	buf = fs->dirbuf;
 	for (i = (uint64_t)(off < 0 ? 0 : off); i < 2 + (uint64_t)n->nchildren;
 	     i++) {
 		uint64_t child = i == 0 ? ino : i == 1 ? n->parent
@@ -330,7 +335,25 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		used += len;
 	}
 	fuse_reply_buf(req, buf, used);
-	free(buf);
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi, int plus)
+{
+	struct ccmfs *fs = fs_of(req);
+	const struct tree *t = early_root(fs, ino);
+
+	if (!t && await_tree(req, plus ? EARLY_READDIRPLUS : EARLY_READDIR,
+			     ino, NULL, size, off, fi))
+		return;
+	/* Early, the root lists names only (no entry is made, so the
+	 * accounts' attributes are asked for, later, by LOOKUP); its
+	 * names, inode numbers and offsets are the full tree's. */
+	if (t) {
+		readdir_reply(fs, req, t, ino, size, off, plus, 1);
+		return;
+	}
+	readdir_reply(fs, req, fs->tree, ino, size, off, plus, 0);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -870,6 +870,35 @@ void tree_path(const struct tree *t, uint64_t ino, struct ccm_buf *out)
 	ccm_buf_puts(out, t->names.p + n->name);
 }
 
+uint64_t tree_next_dir(const struct tree *t, uint64_t d)
+{
+	const struct tree_node *n = tree_node(t, d);
+	uint64_t c;
+	size_t i;
+
+	if (!n || n->kind != TREE_DIR)
+		return 0;
+	for (i = 0; n->nsubdirs && i < n->nchildren; i++) {
+		c = tree_child(t, d, i);
+		if (tree_node(t, c)->kind == TREE_DIR)
+			return c;
+	}
+	while (d != TREE_ROOT) {
+		uint64_t p = tree_node(t, d)->parent;
+		const struct tree_node *pn = tree_node(t, p);
+
+		for (i = 0; i < pn->nchildren && tree_child(t, p, i) != d; i++)
+			;
+		for (i++; i < pn->nchildren; i++) {
+			c = tree_child(t, p, i);
+			if (tree_node(t, c)->kind == TREE_DIR)
+				return c;
+		}
+		d = p;
+	}
+	return 0;
+}
+
 uint64_t tree_entry_ino(const struct tree *t, size_t i)
 {
 	return i < t->a->nentries ? t->entry_ino[i] : 0;

@@ -39,24 +39,51 @@ mkdir "$TMP/srcdir"
 cp "$SRCDIR"/tests/data/console.ccm "$SRCDIR"/tests/data/codepage.ccm "$TMP/srcdir/"
 compare directory "$TMP/srcdir"
 
-# Round trips a listing costs (fs/ops.c op_init): no opendir/releasedir
-# pair per directory, every entry's attributes in the listing (no LOOKUP),
-# and a second listing of the whole tree served by the kernel's cache.
-: >"$TMP/daemon.log"
-mount_fs "$TMP/req.m" -d "$TMP/gen.ccm"
-ls -lR "$TMP/req.m" >"$TMP/ls1"
-ls -lR "$TMP/req.m" >"$TMP/ls2"
-cmp -s "$TMP/ls1" "$TMP/ls2" || fail "requests: two listings differ"
-# Directories' block size sizes readdir's buffer (fs/tree.c tree_stat).
-f=$(find "$TMP/req.m" -type f -name '*.eml' -print -quit)
-bs="$(stat -c %o "$TMP/req.m" "$(dirname "$f")" "$f" | tr '\n' ' ')"
-[ "$bs" = "1048576 1048576 4096 " ] &&
-	ok "block size: 1 MiB for directories, 4 KiB for files" ||
-	fail "block size: directories, files: $bs"
-umount_fs "$TMP/req.m"
+# Round trips a listing costs (fs/ops.c op_init): every entry's attributes
+# in the listing (no LOOKUP), and a second listing of the whole tree served
+# by the kernel's cache.  With the lister (fs/listahead.c), which follows
+# readers through OPENDIR, one OPENDIR per directory opened, and at most a
+# LOOKUP per directory (it walks from the far end, where a folder's
+# account may not be listed yet); without it no OPENDIR (NO_OPENDIR) and
+# no LOOKUP.  ls -lR opens every directory: the lister lists ahead.
 count() { grep -c "opcode: $1 " "$TMP/daemon.log" || true; }
-od=$(count OPENDIR) lk=$(count LOOKUP) rd=$(count READDIRPLUS)
-[ "$od" -le 1 ] && [ "$lk" = 0 ] && [ "$rd" -gt 0 ] &&
-	ok "requests: $od OPENDIR, $lk LOOKUP, $rd READDIRPLUS for two ls -lR" ||
-	fail "requests: $od OPENDIR, $lk LOOKUP, $rd READDIRPLUS for two ls -lR"
+for la in on off; do
+	: >"$TMP/daemon.log"
+	if [ $la = on ]; then
+		mount_fs "$TMP/req.m" -d "$TMP/gen.ccm"
+	else
+		mount_fs "$TMP/req.m" -d -o nolistahead "$TMP/gen.ccm"
+	fi
+	ls -lR "$TMP/req.m" >"$TMP/ls1"
+	ls -lR "$TMP/req.m" >"$TMP/ls2"
+	cmp -s "$TMP/ls1" "$TMP/ls2" || fail "requests ($la): two listings differ"
+	[ $la = on ] || cmp -s "$TMP/ls1" "$TMP/ls-on" ||
+		fail "requests: ls -lR differs with -o nolistahead"
+	cp "$TMP/ls1" "$TMP/ls-$la"
+	ndirs=$(find "$TMP/req.m" -type d | wc -l)
+	# Directories' block size sizes readdir's buffer (fs/tree.c tree_stat).
+	f=$(find "$TMP/req.m" -type f -name '*.eml' -print -quit)
+	bs="$(stat -c %o "$TMP/req.m" "$(dirname "$f")" "$f" | tr '\n' ' ')"
+	[ "$bs" = "1048576 1048576 4096 " ] &&
+		ok "block size: 1 MiB for directories, 4 KiB for files" ||
+		fail "block size: directories, files: $bs"
+	umount_fs "$TMP/req.m"
+	od=$(count OPENDIR) lk=$(count LOOKUP) rd=$(count READDIRPLUS)
+	listed=$(sed -n 's/.*list ahead: .*, \([0-9]*\) directories listed/\1/p' \
+		"$TMP/daemon.log")
+	msg="$od OPENDIR, $lk LOOKUP, $rd READDIRPLUS for two ls -lR and a find of $ndirs directories; lister listed ${listed:-?}"
+	if [ $la = on ]; then
+		grep -q "list ahead: on" "$TMP/daemon.log" &&
+		[ "$od" -ge "$ndirs" ] && [ "$lk" -le "$ndirs" ] &&
+		[ "$rd" -gt 0 ] && [ "${listed:-0}" -gt 0 ] &&
+			ok "requests, list ahead: $msg" ||
+			fail "requests, list ahead: $msg"
+	else
+		grep -q "list ahead: off (-o nolistahead), 0 directories" \
+			"$TMP/daemon.log" &&
+		[ "$od" -le 1 ] && [ "$lk" = 0 ] && [ "$rd" -gt 0 ] &&
+			ok "requests, -o nolistahead: $msg" ||
+			fail "requests, -o nolistahead: $msg"
+	fi
+done
 finish

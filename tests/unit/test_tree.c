@@ -88,6 +88,53 @@ static uint64_t walk(const struct tree *t, const char *path)
 	return ino;
 }
 
+/* Directories of the subtree at d in the order of a recursive listing
+ * (find's), appended to out. */
+static void preorder(const struct tree *t, uint64_t d, uint64_t *out,
+		     size_t *n, size_t cap)
+{
+	size_t i;
+
+	assert_true(*n < cap);
+	out[(*n)++] = d;
+	for (i = 0; i < tree_node(t, d)->nchildren; i++) {
+		uint64_t c = tree_child(t, d, i);
+
+		if (tree_node(t, c)->kind == TREE_DIR)
+			preorder(t, c, out, n, cap);
+	}
+}
+
+/* fs/listahead.c walks the directories with tree_next_dir. */
+static void check_next_dir(const struct tree *t)
+{
+	uint64_t want[256], d = TREE_ROOT;
+	size_t n = 0, i;
+
+	preorder(t, TREE_ROOT, want, &n, 256);
+	assert_int_equal(n, t->ndirs);	/* the root included */
+	for (i = 0; i < n; i++) {
+		assert_int_equal(d, want[i]);
+		d = tree_next_dir(t, d);
+	}
+	assert_int_equal(d, 0);
+	assert_int_equal(tree_next_dir(t, TREE_REPORT_INO), 0);
+	assert_int_equal(tree_next_dir(t, t->nnodes + 1), 0);
+}
+
+static void test_next_dir(void **state)
+{
+	struct fixture *f = *state;
+	struct tree *m;
+
+	check_next_dir(f->t);
+	/* Maildir: nested directories (cur, new, tmp, .Folder/cur...). */
+	assert_int_equal(tree_build(&m, f->a, TREE_LAYOUT_MAILDIR), 0);
+	assert_true(m->ndirs > f->t->ndirs);
+	check_next_dir(m);
+	tree_free(m);
+}
+
 static void test_layout(void **state)
 {
 	struct fixture *f = *state;
@@ -361,6 +408,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean_name),
 		cmocka_unit_test_setup_teardown(test_layout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_next_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stable_inodes, setup,
 						teardown),

@@ -1,0 +1,55 @@
+/*
+ * listahead.h - directories listed ahead of a reader walking the tree
+ * (fs/listahead.c).
+ */
+#ifndef CCMFS_LISTAHEAD_H
+#define CCMFS_LISTAHEAD_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tree.h"
+
+/* Readers must have opened this many directories before the lister
+ * starts, and it lists at most twice as many entries as the directories
+ * they opened hold, plus LISTAHEAD_SLACK: it is slower than a reader
+ * that only stats, and must not wait for it. */
+#define LISTAHEAD_MIN_DIRS 3
+#define LISTAHEAD_SLACK 8192
+/* The getdents buffer: the kernel sizes its READDIRPLUS from it. */
+#define LISTAHEAD_BUF TREE_DIR_BLKSIZE
+
+struct listahead {
+	const struct tree *t;
+	char *root;		/* the mount point, absolute */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pid_t tid;		/* the lister's thread id (its requests) */
+	int started, stop, off, checked;
+	uint32_t *dirs;		/* every directory, in walk order */
+	size_t ndirs, next;	/* the lister lists dirs[next - 1] next */
+	uint8_t *opened;	/* bit per inode: opened by a reader */
+	uint64_t reader_dirs, reader_entries, lister_entries;
+	char *buf;
+	uint64_t listed;	/* for the debug log */
+};
+
+/* Start the thread that lists directories of t under the mount point
+ * root (an absolute path); 0, or -1 (nothing started: la stays off). */
+int listahead_start(struct listahead *la, const struct tree *t,
+		    const char *root);
+/*
+ * Directory ino was opened by pid (an OPENDIR): unless pid is the
+ * lister, a reader's progress.  Any thread; returns at once.
+ */
+void listahead_opened(struct listahead *la, uint64_t ino, pid_t pid);
+/*
+ * Stop and join the thread, and free everything.  A listing in progress
+ * waits for its reply: call once the FUSE connection is closed (its
+ * pending requests then fail), or while requests are still answered.
+ */
+void listahead_end(struct listahead *la);
+
+#endif
