@@ -86,7 +86,8 @@ static void go_live(struct ccmfs *fs)
 	/* Without parallel directory operations the kernel would make the
 	 * lister and the reader take turns in each directory. */
 	if (fs->want_listahead && fs->dirops_sent &&
-	    listahead_start(&fs->listahead, fs->tree, fs->mountpoint) != 0)
+	    listahead_start(&fs->listahead, fs->tree, fs->mountpoint,
+			    fs->guard) != 0)
 		fs->want_listahead = 0;
 	if (fs->on_live)
 		fs->on_live(fs);

@@ -44,6 +44,7 @@ struct ccmfs {
 	uint64_t hold_ino;	/* test only: its READs are never answered */
 	int no_open;		/* the kernel skips open/release (NO_OPEN) */
 	int no_opendir;		/* and opendir/releasedir (NO_OPENDIR) */
+	int can_no_opendir;	/* the kernel offered NO_OPENDIR */
 	int parallel_dirops;	/* the kernel offered it (op_init) */
 	int dirops_sent;	/* and our INIT reply asked for it */
 	int init_sent;		/* the INIT reply has been written */

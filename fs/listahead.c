@@ -27,14 +27,22 @@
  * mounted through fusermount3 by a user does not list ahead.
  * -o nolistahead turns this off.
  *
+ * The lister waits for replies from its own daemon: if the daemon were
+ * killed (kill -9) while it holds one of the lister's requests, the
+ * kernel would wait for that reply for ever, and the daemon could never
+ * exit.  So, as for the push (fs/push.c), nothing is listed unless the
+ * guard (fs/guard.c) watches, which aborts the connection then.
+ *
  * The reader's progress is seen through OPENDIR (fs/ops.c asks for it
  * while this runs), which the kernel sends for every open of a directory
- * even when the listing is cached.
+ * even when the listing is cached; once the lister is done or off, OPENDIR
+ * is refused with ENOSYS, which stops the kernel from sending it again.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,6 +50,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "listahead.h"
 #include "loop.h"
 
@@ -69,11 +78,11 @@ static void set_bit(uint8_t *b, uint64_t i)
 
 /*
  * List directory ino through a clone of the mount, to its end (only a
- * complete listing is kept by the kernel).  0, or -1 when that cannot be
- * done (no privilege to clone, the mount point covered by another mount,
- * another namespace): then we stop for good.
+ * complete listing is kept by the kernel).  NULL, or why that cannot be
+ * done: then we stop for good.
  */
-static int list_one(struct listahead *la, uint64_t ino, struct ccm_buf *path)
+static const char *list_one(struct listahead *la, uint64_t ino,
+			    struct ccm_buf *path)
 {
 	struct stat st;
 	struct statfs sfs;
@@ -85,66 +94,114 @@ static int list_one(struct listahead *la, uint64_t ino, struct ccm_buf *path)
 	if (!path->len)
 		ccm_buf_putc(path, '.');
 	if (path->oom)
-		return 0;
+		return "out of memory";
 	mfd = clone_mount(la->root);
 	if (mfd < 0)
-		return -1;
+		return errno == EPERM ? "cloning the mount needs CAP_SYS_ADMIN"
+				      : "the mount could not be cloned";
 	fd = openat(mfd, ccm_buf_cstr(path), O_RDONLY | O_DIRECTORY |
 					     O_NOFOLLOW | O_CLOEXEC);
 	close(mfd);
 	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR ? -1 : 0;
-	/* The file system once (a STATFS round trip), the inode always (its
-	 * attributes are cached). */
-	if ((!la->checked && (fstatfs(fd, &sfs) != 0 ||
-			      sfs.f_type != FUSE_SUPER_MAGIC)) ||
-	    fstat(fd, &st) != 0 || st.st_ino != ino) {
+		return "the mount point leads elsewhere";
+	/* Another file system mounted over ours has a root of inode 1 too:
+	 * the first listing checks the type (a STATFS round trip) and
+	 * keeps the device, every one the device and the inode (cached). */
+	if (fstat(fd, &st) != 0 || st.st_ino != ino ||
+	    (la->checked && st.st_dev != la->dev) ||
+	    (!la->checked && (fstatfs(fd, &sfs) != 0 ||
+			      sfs.f_type != FUSE_SUPER_MAGIC))) {
 		close(fd);
-		return -1;
+		return "the mount point leads elsewhere";
 	}
 	la->checked = 1;
+	la->dev = st.st_dev;
 	do
 		n = getdents64(fd, la->buf, LISTAHEAD_BUF);
 	while (n > 0);
 	close(fd);
 	/* Read by the debug log at the end, maybe while we still run. */
 	__atomic_add_fetch(&la->listed, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* The next directory to list, or 0 to wait; with la->lock held.  The
+ * budget counts a directory's entries before it is listed: a huge one
+ * waits until readers have gone as far. */
+static uint64_t take(struct listahead *la)
+{
+	uint64_t d;
+
+	if (la->off || la->reader_dirs < LISTAHEAD_MIN_DIRS)
+		return 0;
+	while (la->next > 0) {
+		d = la->dirs[la->next - 1];
+		if (bit(la->opened, d)) {
+			/* Opened by a reader, which lists it itself. */
+			la->next--;
+			continue;
+		}
+		if (la->lister_entries + tree_node(la->t, d)->nchildren >
+		    2 * la->reader_entries + LISTAHEAD_SLACK)
+			return 0;
+		la->next--;
+		la->lister_entries += tree_node(la->t, d)->nchildren;
+		return d;
+	}
+	/* Every directory listed or opened: OPENDIR is of no more use. */
+	__atomic_store_n(&la->done, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
-static int may_list(const struct listahead *la)
+static void set_off(struct listahead *la, const char *why)
 {
-	return !la->off && la->next > 0 &&
-	       la->reader_dirs >= LISTAHEAD_MIN_DIRS &&
-	       la->lister_entries < 2 * la->reader_entries + LISTAHEAD_SLACK;
+	la->why = why;
+	__atomic_store_n(&la->off, 1, __ATOMIC_RELEASE);
 }
 
 static void *lister(void *arg)
 {
 	struct listahead *la = arg;
 	struct ccm_buf path;
+	size_t cap = (la->t->ndirs < la->t->nnodes ? la->t->ndirs
+						    : la->t->nnodes) + 1;
+	const char *why;
 	uint64_t ino;
+	long n;
 
 	ccm_buf_init(&path);
 	__atomic_store_n(&la->tid, gettid(), __ATOMIC_RELEASE);
+	/* The walk's order, here rather than in the request that started
+	 * us (its cost grows with the tree). */
+	la->dirs = malloc(cap * sizeof(*la->dirs));
+	n = la->dirs ? tree_walk_dirs(la->t, la->dirs, cap) : -1;
 	pthread_mutex_lock(&la->lock);
+	if (n < 0) {
+		set_off(la, "out of memory");
+	} else {
+		la->ndirs = (size_t)n;
+		la->next = la->ndirs;
+	}
 	for (;;) {
-		while (!la->stop && !may_list(la))
+		ino = 0;
+		while (!la->stop && !(ino = take(la)))
 			pthread_cond_wait(&la->cond, &la->lock);
 		if (la->stop)
 			break;
-		ino = la->dirs[--la->next];
-		/* Opened by a reader, which lists it itself. */
-		if (bit(la->opened, ino))
-			continue;
-		la->lister_entries += tree_node(la->t, ino)->nchildren;
 		pthread_mutex_unlock(&la->lock);
-		if (list_one(la, ino, &path) != 0) {
-			pthread_mutex_lock(&la->lock);
-			la->off = 1;
-			continue;
+		why = NULL;
+		if (!la->guarded) {
+			/* Nothing before the guard watches (see above). */
+			if (guard_ready(la->guard))
+				la->guarded = 1;
+			else
+				why = "the guard does not watch";
 		}
+		if (!why)
+			why = list_one(la, ino, &path);
 		pthread_mutex_lock(&la->lock);
+		if (why)
+			set_off(la, why);
 	}
 	pthread_mutex_unlock(&la->lock);
 	ccm_buf_release(&path);
@@ -152,25 +209,21 @@ static void *lister(void *arg)
 }
 
 int listahead_start(struct listahead *la, const struct tree *t,
-		    const char *root)
+		    const char *root, pid_t guard)
 {
 	size_t bytes = (t->nnodes + 1 + 7) / 8;
 	sigset_t old;
-	uint64_t d;
 
 	memset(la, 0, sizeof(*la));
-	if (!root || root[0] != '/')
+	if (!root || root[0] != '/' || guard <= 0)
 		return -1;
 	la->t = t;
+	la->guard = guard;
 	la->root = strdup(root);
-	la->dirs = calloc(t->ndirs + 1, sizeof(*la->dirs));
 	la->opened = calloc(1, bytes);
 	la->buf = malloc(LISTAHEAD_BUF);
-	if (!la->root || !la->dirs || !la->opened || !la->buf)
+	if (!la->root || !la->opened || !la->buf)
 		goto fail;
-	for (d = TREE_ROOT; d && la->ndirs <= t->ndirs; d = tree_next_dir(t, d))
-		la->dirs[la->ndirs++] = (uint32_t)d;
-	la->next = la->ndirs;
 	pthread_mutex_init(&la->lock, NULL);
 	pthread_cond_init(&la->cond, NULL);
 	/* Signals are for the loop's thread (fs/loop.c). */
@@ -183,11 +236,31 @@ int listahead_start(struct listahead *la, const struct tree *t,
 	pthread_cond_destroy(&la->cond);
 fail:
 	free(la->root);
-	free(la->dirs);
 	free(la->opened);
 	free(la->buf);
 	memset(la, 0, sizeof(*la));
 	return -1;
+}
+
+int listahead_capable(void)
+{
+	char line[256];
+	unsigned long long eff = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "CapEff: %llx", &eff) == 1;
+	fclose(f);
+	return found && (eff >> 21) & 1;	/* CAP_SYS_ADMIN */
+}
+
+int listahead_active(const struct listahead *la)
+{
+	return la->started && !__atomic_load_n(&la->off, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&la->done, __ATOMIC_ACQUIRE);
 }
 
 void listahead_opened(struct listahead *la, uint64_t ino, pid_t pid)
@@ -198,12 +271,23 @@ void listahead_opened(struct listahead *la, uint64_t ino, pid_t pid)
 	pthread_mutex_lock(&la->lock);
 	if (!bit(la->opened, ino)) {
 		set_bit(la->opened, ino);
-			la->reader_dirs++;
+		la->reader_dirs++;
 		la->reader_entries += tree_node(la->t, ino)->nchildren;
-		if (may_list(la))
-			pthread_cond_signal(&la->cond);
+		pthread_cond_signal(&la->cond);
 	}
 	pthread_mutex_unlock(&la->lock);
+}
+
+const char *listahead_state(struct listahead *la)
+{
+	const char *s;
+
+	if (!la->started)
+		return NULL;
+	pthread_mutex_lock(&la->lock);
+	s = la->off ? la->why : "on";
+	pthread_mutex_unlock(&la->lock);
+	return s;
 }
 
 void listahead_end(struct listahead *la)

@@ -23,11 +23,18 @@
 struct listahead {
 	const struct tree *t;
 	char *root;		/* the mount point, absolute */
+	pid_t guard;		/* fs/guard.c: nothing is listed before it
+				 * watches */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pid_t tid;		/* the lister's thread id (its requests) */
-	int started, stop, off, checked;
+	int started, stop;
+	int off, done;		/* stopped for good (why), or walked all */
+	const char *why;
+	/* The lister's own: */
+	int guarded, checked;
+	dev_t dev;		/* of the mount, from the first listing */
 	uint32_t *dirs;		/* every directory, in walk order */
 	size_t ndirs, next;	/* the lister lists dirs[next - 1] next */
 	uint8_t *opened;	/* bit per inode: opened by a reader */
@@ -37,14 +44,22 @@ struct listahead {
 };
 
 /* Start the thread that lists directories of t under the mount point
- * root (an absolute path); 0, or -1 (nothing started: la stays off). */
+ * root (an absolute path) once guard watches; 0, or -1 (nothing started:
+ * la stays off). */
 int listahead_start(struct listahead *la, const struct tree *t,
-		    const char *root);
+		    const char *root, pid_t guard);
+/* 1 if this process may clone mounts (CAP_SYS_ADMIN in effect). */
+int listahead_capable(void);
+/* 1 while the lister may still list: it needs to see OPENDIR.  Any
+ * thread. */
+int listahead_active(const struct listahead *la);
 /*
  * Directory ino was opened by pid (an OPENDIR): unless pid is the
  * lister, a reader's progress.  Any thread; returns at once.
  */
 void listahead_opened(struct listahead *la, uint64_t ino, pid_t pid);
+/* "on", why it stopped, or NULL if it never started; for the log. */
+const char *listahead_state(struct listahead *la);
 /*
  * Stop and join the thread, and free everything.  A listing in progress
  * waits for its reply: call once the FUSE connection is closed (its

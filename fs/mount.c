@@ -38,6 +38,7 @@ static enum tree_layout layout = TREE_LAYOUT_PLAIN;
 static struct index_opts iopts;
 static unsigned spin_us = 100;
 static int no_push, keep_pushed, no_listahead;
+static const char *listahead_why;
 
 static void log_line(enum fuse_log_level level, const char *fmt, va_list ap)
 {
@@ -501,15 +502,24 @@ int ccmfs_mount_main(int argc, char **argv)
 	/* Before any thread: the guard is forked from this one, and
 	 * watches it (fs/guard.c).  The push needs a second CPU and the
 	 * guard: without it a kill -9 could hang readers (fs/push.c). */
+	/* The lister waits for our own replies: not with one CPU or the
+	 * single-threaded loop, and only with the guard too; it lists
+	 * through a clone of the mount, which needs CAP_SYS_ADMIN
+	 * (fs/listahead.c). */
+	listahead_why = no_listahead ? "off (-o nolistahead)" :
+			co.singlethread || loop_cpus() < 2 ?
+			"off (needs two CPUs and no -s)" :
+			!listahead_capable() ?
+			"off (cloning the mount needs CAP_SYS_ADMIN)" : NULL;
 	guard = -1;
-	if (!no_push && !co.singlethread && loop_cpus() > 1)
+	if ((!no_push || !listahead_why) && !co.singlethread &&
+	    loop_cpus() > 1)
 		guard = guard_start(co.mountpoint);
-	fs.want_push = guard > 0;
+	fs.want_push = !no_push && guard > 0;
 	fs.keep_pushed = keep_pushed;
-	/* A thread that waits for our own replies, so not with one CPU or
-	 * the single-threaded loop (fs/listahead.c). */
-	fs.want_listahead = !no_listahead && !co.singlethread &&
-			    loop_cpus() > 1;
+	if (!listahead_why && guard <= 0)
+		listahead_why = "off (needs a writable /sys/fs/fuse/connections)";
+	fs.want_listahead = !listahead_why;
 	fs.mountpoint = co.mountpoint;
 	fs.guard = guard;
 	debug_push = co.foreground && co.debug;
@@ -561,12 +571,12 @@ int ccmfs_mount_main(int argc, char **argv)
 		    (unsigned long long)fs.push.recycled,
 		    (unsigned long long)fs.push.misses);
 	if (co.foreground && co.debug)
-		say("list ahead: %s, %llu directories listed",
-		    fs.listahead.started && !fs.listahead.off ? "on" :
-		    fs.listahead.started ? "stopped (could not list through "
-		    "a clone of the mount: needs CAP_SYS_ADMIN)" :
-		    no_listahead ? "off (-o nolistahead)" :
-		    "off (needs two CPUs)",
+		say("list ahead: %s%s, %llu directories listed",
+		    listahead_state(&fs.listahead) ? "" :
+		    listahead_why ? listahead_why : "off (no parallel "
+		    "directory operations)",
+		    listahead_state(&fs.listahead) ?
+		    listahead_state(&fs.listahead) : "",
 		    (unsigned long long)__atomic_load_n(&fs.listahead.listed,
 							__ATOMIC_RELAXED));
 	if (fs.live)

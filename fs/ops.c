@@ -159,7 +159,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * listing; the kernel then caches listings as with cache_readdir. */
 	fs->no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
 	/* But OPENDIR is how the lister follows a reader (listahead.c);
-	 * the listings are cached all the same. */
+	 * the listings are cached all the same.  op_opendir refuses it
+	 * again once the lister is done. */
+	fs->can_no_opendir = fs->no_opendir;
 	if (fs->want_listahead)
 		fs->no_opendir = 0;
 	/* The data never changes: no revalidation before reads (libfuse#142). */
@@ -252,14 +254,16 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	if (fs_of(req)->no_opendir) {
+	fs = fs_of(req);
+	if (fs->no_opendir ||
+	    (fs->can_no_opendir && fs->live &&
+	     (!fs->want_listahead || !listahead_active(&fs->listahead)))) {
 		/* The kernel takes this as "no opendir needed, ever". */
 		fuse_reply_err(req, ENOSYS);
 		return;
 	}
 	fi->keep_cache = 1;
 	fi->cache_readdir = 1;
-	fs = fs_of(req);
 	pid = fuse_req_ctx(req)->pid;
 	fuse_reply_open(req, fi);
 	if (!t)

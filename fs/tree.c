@@ -870,33 +870,39 @@ void tree_path(const struct tree *t, uint64_t ino, struct ccm_buf *out)
 	ccm_buf_puts(out, t->names.p + n->name);
 }
 
-uint64_t tree_next_dir(const struct tree *t, uint64_t d)
+long tree_walk_dirs(const struct tree *t, uint32_t *out, size_t cap)
 {
-	const struct tree_node *n = tree_node(t, d);
-	uint64_t c;
-	size_t i;
+	struct { uint32_t d, i; } *st;
+	size_t n = 0, sp = 0;
 
-	if (!n || n->kind != TREE_DIR)
+	if (!cap)
 		return 0;
-	for (i = 0; n->nsubdirs && i < n->nchildren; i++) {
-		c = tree_child(t, d, i);
-		if (tree_node(t, c)->kind == TREE_DIR)
-			return c;
-	}
-	while (d != TREE_ROOT) {
-		uint64_t p = tree_node(t, d)->parent;
-		const struct tree_node *pn = tree_node(t, p);
+	/* Each directory is pushed once, so the stack needs no more than
+	 * out; an explicit one, as nesting comes from the export. */
+	st = malloc(cap * sizeof(*st));
+	if (!st)
+		return -1;
+	out[n++] = TREE_ROOT;
+	st[sp].d = TREE_ROOT;
+	st[sp++].i = 0;
+	while (sp) {
+		const struct tree_node *nd = tree_node(t, st[sp - 1].d);
+		uint64_t c;
 
-		for (i = 0; i < pn->nchildren && tree_child(t, p, i) != d; i++)
-			;
-		for (i++; i < pn->nchildren; i++) {
-			c = tree_child(t, p, i);
-			if (tree_node(t, c)->kind == TREE_DIR)
-				return c;
+		if (!nd || st[sp - 1].i >= nd->nchildren) {
+			sp--;
+			continue;
 		}
-		d = p;
+		c = tree_child(t, st[sp - 1].d, st[sp - 1].i++);
+		if (n < cap && tree_node(t, c) &&
+		    tree_node(t, c)->kind == TREE_DIR) {
+			out[n++] = (uint32_t)c;
+			st[sp].d = (uint32_t)c;
+			st[sp++].i = 0;
+		}
 	}
-	return 0;
+	free(st);
+	return (long)n;
 }
 
 uint64_t tree_entry_ino(const struct tree *t, size_t i)

@@ -94,11 +94,11 @@ int tree_read_window(const struct tree *t, uint64_t ino, size_t lo, size_t n,
 /* Path of ino relative to the root ("" for the root), appended to out. */
 void tree_path(const struct tree *t, uint64_t ino, struct ccm_buf *out);
 /*
- * The directory after d in a depth-first walk in listing order (find's,
- * tar's): d's first subdirectory, else the next directory after d among
- * its parent's children, else the same for the parent; 0 after the last.
+ * The directories in the order of a recursive listing (find's, tar's),
+ * the root first, at most cap of them into out; their number, or -1 out
+ * of memory.  In O(nodes), whatever the nesting.
  */
-uint64_t tree_next_dir(const struct tree *t, uint64_t d);
+long tree_walk_dirs(const struct tree *t, uint32_t *out, size_t cap);
 
 /* Inode of archive entry i (0 if none). */
 uint64_t tree_entry_ino(const struct tree *t, size_t i);

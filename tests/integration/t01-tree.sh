@@ -42,12 +42,23 @@ compare directory "$TMP/srcdir"
 # Round trips a listing costs (fs/ops.c op_init): every entry's attributes
 # in the listing (no LOOKUP), and a second listing of the whole tree served
 # by the kernel's cache.  With the lister (fs/listahead.c), which follows
-# readers through OPENDIR, one OPENDIR per directory opened, and at most a
-# LOOKUP per directory (it walks from the far end, where a folder's
-# account may not be listed yet); without it no OPENDIR (NO_OPENDIR) and
-# no LOOKUP.  ls -lR opens every directory: the lister lists ahead.
+# readers through OPENDIR, one OPENDIR per directory opened until every
+# directory is listed (then ENOSYS ends them: fewer than the 3 x ndirs
+# opens of two ls -lR and a find), and at most a LOOKUP per directory (it
+# walks from the far end, where a folder's account may not be listed
+# yet); without it no OPENDIR (NO_OPENDIR) and no LOOKUP.  ls -lR opens
+# every directory: the lister lists ahead.
 count() { grep -c "opcode: $1 " "$TMP/daemon.log" || true; }
-for la in on off; do
+# The lister needs two CPUs, the guard (a writable fusectl) and
+# CAP_SYS_ADMIN (fs/listahead.c).
+if [ "$(nproc)" -gt 1 ] && [ -w /sys/fs/fuse/connections ] &&
+	[ "$(id -u)" = 0 ]; then
+	modes="on off"
+else
+	modes=off
+	echo "note: list ahead not checked (needs 2 CPUs, root, fusectl)"
+fi
+for la in $modes; do
 	: >"$TMP/daemon.log"
 	if [ $la = on ]; then
 		mount_fs "$TMP/req.m" -d "$TMP/gen.ccm"
@@ -57,7 +68,8 @@ for la in on off; do
 	ls -lR "$TMP/req.m" >"$TMP/ls1"
 	ls -lR "$TMP/req.m" >"$TMP/ls2"
 	cmp -s "$TMP/ls1" "$TMP/ls2" || fail "requests ($la): two listings differ"
-	[ $la = on ] || cmp -s "$TMP/ls1" "$TMP/ls-on" ||
+	[ $la = on ] || [ ! -e "$TMP/ls-on" ] ||
+		cmp -s "$TMP/ls1" "$TMP/ls-on" ||
 		fail "requests: ls -lR differs with -o nolistahead"
 	cp "$TMP/ls1" "$TMP/ls-$la"
 	ndirs=$(find "$TMP/req.m" -type d | wc -l)
@@ -74,7 +86,8 @@ for la in on off; do
 	msg="$od OPENDIR, $lk LOOKUP, $rd READDIRPLUS for two ls -lR and a find of $ndirs directories; lister listed ${listed:-?}"
 	if [ $la = on ]; then
 		grep -q "list ahead: on" "$TMP/daemon.log" &&
-		[ "$od" -ge "$ndirs" ] && [ "$lk" -le "$ndirs" ] &&
+		[ "$od" -ge "$ndirs" ] && [ "$od" -lt $((2 * ndirs)) ] &&
+		[ "$lk" -le "$ndirs" ] &&
 		[ "$rd" -gt 0 ] && [ "${listed:-0}" -gt 0 ] &&
 			ok "requests, list ahead: $msg" ||
 			fail "requests, list ahead: $msg"

@@ -105,33 +105,37 @@ static void preorder(const struct tree *t, uint64_t d, uint64_t *out,
 	}
 }
 
-/* fs/listahead.c walks the directories with tree_next_dir. */
-static void check_next_dir(const struct tree *t)
+/* fs/listahead.c walks the directories with tree_walk_dirs. */
+static void check_walk_dirs(const struct tree *t)
 {
-	uint64_t want[256], d = TREE_ROOT;
+	uint64_t want[256];
+	uint32_t got[256];
 	size_t n = 0, i;
 
 	preorder(t, TREE_ROOT, want, &n, 256);
 	assert_int_equal(n, t->ndirs);	/* the root included */
-	for (i = 0; i < n; i++) {
-		assert_int_equal(d, want[i]);
-		d = tree_next_dir(t, d);
-	}
-	assert_int_equal(d, 0);
-	assert_int_equal(tree_next_dir(t, TREE_REPORT_INO), 0);
-	assert_int_equal(tree_next_dir(t, t->nnodes + 1), 0);
+	assert_int_equal(tree_walk_dirs(t, got, 256), n);
+	for (i = 0; i < n; i++)
+		assert_int_equal(got[i], want[i]);
+	/* A short out is filled in order and never overrun. */
+	got[2] = 0;
+	assert_int_equal(tree_walk_dirs(t, got, 2), 2);
+	assert_int_equal(got[0], want[0]);
+	assert_int_equal(got[1], want[1]);
+	assert_int_equal(got[2], 0);
+	assert_int_equal(tree_walk_dirs(t, got, 0), 0);
 }
 
-static void test_next_dir(void **state)
+static void test_walk_dirs(void **state)
 {
 	struct fixture *f = *state;
 	struct tree *m;
 
-	check_next_dir(f->t);
+	check_walk_dirs(f->t);
 	/* Maildir: nested directories (cur, new, tmp, .Folder/cur...). */
 	assert_int_equal(tree_build(&m, f->a, TREE_LAYOUT_MAILDIR), 0);
 	assert_true(m->ndirs > f->t->ndirs);
-	check_next_dir(m);
+	check_walk_dirs(m);
 	tree_free(m);
 }
 
@@ -408,7 +412,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean_name),
 		cmocka_unit_test_setup_teardown(test_layout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_next_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_walk_dirs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stable_inodes, setup,
 						teardown),
