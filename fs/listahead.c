@@ -116,8 +116,11 @@ static const char *list_one(struct listahead *la, uint64_t ino,
 	}
 	la->checked = 1;
 	la->dev = st.st_dev;
+	/* As a reader's glibc would size it (tree_stat): the kernel
+	 * allocates this much for each READDIRPLUS. */
 	do
-		n = getdents64(fd, la->buf, LISTAHEAD_BUF);
+		n = getdents64(fd, la->buf, (size_t)tree_dir_blksize(
+				    tree_node(la->t, ino)->nchildren));
 	while (n > 0);
 	close(fd);
 	/* Read by the debug log at the end, maybe while we still run. */

@@ -784,6 +784,16 @@ uint64_t tree_child(const struct tree *t, uint64_t ino, size_t i)
 	return t->children[n->first + i];
 }
 
+blksize_t tree_dir_blksize(uint64_t nchildren)
+{
+	uint64_t want = (nchildren + 2) * TREE_DIRENT_ROOM;
+	blksize_t b = TREE_DIR_BLKSIZE_MIN;
+
+	while (b < TREE_DIR_BLKSIZE && (uint64_t)b < want)
+		b *= 2;
+	return b;
+}
+
 int tree_stat(const struct tree *t, uint64_t ino, struct stat *st)
 {
 	const struct tree_node *n = tree_node(t, ino);
@@ -802,13 +812,18 @@ int tree_stat(const struct tree *t, uint64_t ino, struct stat *st)
 	/* Directories report 4096 bytes, as ext4 does, so `du -sb` of the
 	 * mount equals that of an extracted copy on a usual disk. */
 	st->st_size = n->kind == TREE_DIR ? 4096 : (off_t)n->size;
-	/* A directory's block size sizes glibc's opendir buffer (up to 1
-	 * MiB), hence getdents, hence READDIRPLUS (up to max_pages on Linux
-	 * 6.16+, kvmalloc'ed): a 2,300-file folder lists in one round trip
-	 * instead of 15 at 32 KiB; `find -printf` over 100k files took 8 %
-	 * less (BENCHMARKS, session 11).  Files keep 4 KiB: stdio and
-	 * Python size a buffer per open file from it. */
-	st->st_blksize = n->kind == TREE_DIR ? TREE_DIR_BLKSIZE : 4096;
+	/* A directory's block size sizes glibc's opendir buffer (32 KiB to
+	 * 1 MiB), hence getdents, hence READDIRPLUS (up to max_pages on
+	 * Linux 6.16+): a 2,300-file folder lists in one round trip instead
+	 * of 15 at 32 KiB; `find -printf` over 100k files took 8 % less
+	 * (BENCHMARKS, session 11).  But the kernel allocates and maps that
+	 * whole size for every READDIRPLUS, the last empty one too: 1 MiB
+	 * for each small folder was 11 % of `find`'s listing time at 10k
+	 * (session 12).  So: room for the whole listing, no more.  Files
+	 * keep 4 KiB: stdio and Python size a buffer per open file from
+	 * it. */
+	st->st_blksize = n->kind == TREE_DIR ? tree_dir_blksize(n->nchildren)
+					     : 4096;
 	st->st_blocks = (blkcnt_t)((st->st_size + 511) / 512);
 	/* SPEC 2: all three times are the message date; nothing uses now. */
 	st->st_mtim.tv_sec = (time_t)n->mtime;

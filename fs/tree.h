@@ -77,8 +77,15 @@ int tree_lookup(const struct tree *t, uint64_t parent, const char *name,
 		size_t len, uint64_t *ino);
 /* Child number i of directory ino (0-based), or 0 past the end. */
 uint64_t tree_child(const struct tree *t, uint64_t ino, size_t i);
-/* st_blksize of a directory (tree_stat). */
+/*
+ * st_blksize of a directory (tree_stat): room for a READDIRPLUS reply of
+ * all its entries (a fuse_direntplus is 152 bytes and the name), as a
+ * power of two from glibc's least opendir buffer to its most.
+ */
 #define TREE_DIR_BLKSIZE (1 << 20)
+#define TREE_DIR_BLKSIZE_MIN (1 << 15)
+#define TREE_DIRENT_ROOM 256
+blksize_t tree_dir_blksize(uint64_t nchildren);
 /* Attributes: mode 0444/0555, nlink, size, times, block size; uid/gid
  * left 0. */
 int tree_stat(const struct tree *t, uint64_t ino, struct stat *st);

@@ -170,9 +170,15 @@ static void test_layout(void **state)
 	assert_int_equal(tree_stat(t, walk(t, "smithj"), &st), 0);
 	assert_int_equal(st.st_mode, S_IFDIR | 0555);
 	assert_int_equal(st.st_nlink, 3);
-	/* One getdents buffer of 1 MiB, so few READDIRPLUS round trips. */
-	assert_int_equal(st.st_blksize, TREE_DIR_BLKSIZE);
-	assert_int_equal(st.st_blksize, 1 << 20);
+	/* One getdents buffer for the whole listing, no more: 32 KiB for
+	 * a few entries, 1 MiB at most. */
+	assert_int_equal(st.st_blksize, 32768);
+	assert_int_equal(tree_dir_blksize(0), 32768);
+	assert_int_equal(tree_dir_blksize(126), 32768);	/* 128 x 256 */
+	assert_int_equal(tree_dir_blksize(127), 65536);
+	assert_int_equal(tree_dir_blksize(2300), 1 << 20);
+	assert_int_equal(tree_dir_blksize(4094), 1 << 20);
+	assert_int_equal(tree_dir_blksize(1000000), 1 << 20);
 	assert_int_equal(tree_stat(t, 999999, &st), -ENOENT);
 }
 
