@@ -499,18 +499,18 @@ int ccmfs_mount_main(int argc, char **argv)
 	 */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	fs.se = se;
-	/* Before any thread: the guard is forked from this one, and
-	 * watches it (fs/guard.c).  The push needs a second CPU and the
-	 * guard: without it a kill -9 could hang readers (fs/push.c). */
 	/* The lister waits for our own replies: not with one CPU or the
-	 * single-threaded loop, and only with the guard too; it lists
-	 * through a clone of the mount, which needs CAP_SYS_ADMIN
+	 * single-threaded loop, and only with the guard, as the push; it
+	 * lists through a clone of the mount, which needs CAP_SYS_ADMIN
 	 * (fs/listahead.c). */
 	listahead_why = no_listahead ? "off (-o nolistahead)" :
 			co.singlethread || loop_cpus() < 2 ?
 			"off (needs two CPUs and no -s)" :
 			!listahead_capable() ?
 			"off (cloning the mount needs CAP_SYS_ADMIN)" : NULL;
+	/* Before any thread: the guard is forked from this one, and
+	 * watches it (fs/guard.c).  The push needs a second CPU and the
+	 * guard: without it a kill -9 could hang readers (fs/push.c). */
 	guard = -1;
 	if ((!no_push || !listahead_why) && !co.singlethread &&
 	    loop_cpus() > 1)
@@ -573,8 +573,8 @@ int ccmfs_mount_main(int argc, char **argv)
 	if (co.foreground && co.debug)
 		say("list ahead: %s%s, %llu directories listed",
 		    listahead_state(&fs.listahead) ? "" :
-		    listahead_why ? listahead_why : "off (no parallel "
-		    "directory operations)",
+		    listahead_why ? listahead_why : "off (not started: no "
+		    "parallel directory operations, or never live)",
 		    listahead_state(&fs.listahead) ?
 		    listahead_state(&fs.listahead) : "",
 		    (unsigned long long)__atomic_load_n(&fs.listahead.listed,
