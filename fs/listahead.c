@@ -41,7 +41,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,8 +181,7 @@ static void *lister(void *arg)
 	if (n < 0) {
 		set_off(la, "out of memory");
 	} else {
-		la->ndirs = (size_t)n;
-		la->next = la->ndirs;
+		la->next = (size_t)n;
 	}
 	for (;;) {
 		ino = 0;
@@ -215,7 +213,6 @@ int listahead_start(struct listahead *la, const struct tree *t,
 		    const char *root, pid_t guard)
 {
 	size_t bytes = (t->nnodes + 1 + 7) / 8;
-	sigset_t old;
 
 	memset(la, 0, sizeof(*la));
 	if (!root || root[0] != '/' || guard <= 0)
@@ -229,10 +226,7 @@ int listahead_start(struct listahead *la, const struct tree *t,
 		goto fail;
 	pthread_mutex_init(&la->lock, NULL);
 	pthread_cond_init(&la->cond, NULL);
-	/* Signals are for the loop's thread (fs/loop.c). */
-	loop_block_signals(&old);
-	la->started = pthread_create(&la->thread, NULL, lister, la) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	la->started = loop_thread_create(&la->thread, lister, la) == 0;
 	if (la->started)
 		return 0;
 	pthread_mutex_destroy(&la->lock);

@@ -36,7 +36,7 @@ struct listahead {
 	int guarded, checked;
 	dev_t dev;		/* of the mount, from the first listing */
 	uint32_t *dirs;		/* every directory, in walk order */
-	size_t ndirs, next;	/* the lister lists dirs[next - 1] next */
+	size_t next;		/* the lister lists dirs[next - 1] next */
 	uint8_t *opened;	/* bit per inode: opened by a reader */
 	uint64_t reader_dirs, reader_entries, lister_entries;
 	char *buf;

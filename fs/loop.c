@@ -86,13 +86,25 @@ static void unblock_faults(void)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
-void loop_block_signals(sigset_t *old)
+static void block_signals(sigset_t *old)
 {
 	sigset_t all;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, old);
 	unblock_faults();
+}
+
+int loop_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t old;
+	int err;
+
+	/* The new thread inherits the mask in force here. */
+	block_signals(&old);
+	err = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
 }
 
 /*
@@ -199,8 +211,6 @@ static void *worker(void *arg)
 
 static void start_workers(struct loop *l)
 {
-	sigset_t old;
-
 	l->tid = calloc(l->nworkers, sizeof(*l->tid));
 	if (!l->tid) {
 		l->running = 0;
@@ -208,11 +218,9 @@ static void start_workers(struct loop *l)
 	}
 	/* Signals (SIGINT, SIGTERM, SIGHUP: loop_set_signal_handlers) go
 	 * to the receiving thread, whose poll then returns EINTR. */
-	loop_block_signals(&old);
 	while (l->nstarted < l->nworkers &&
-	       pthread_create(&l->tid[l->nstarted], NULL, worker, l) == 0)
+	       loop_thread_create(&l->tid[l->nstarted], worker, l) == 0)
 		l->nstarted++;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	l->running = l->nstarted > 0;
 }
 

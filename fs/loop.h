@@ -28,13 +28,14 @@ void loop_remove_signal_handlers(void);
 /* The CPUs this process may run on. */
 int loop_cpus(void);
 /*
- * Before creating a thread: block, into old, every signal that is for the
- * loop's thread (SIGINT, SIGTERM, SIGHUP: loop_set_signal_handlers), all
- * but the synchronous faults.  A SIGBUS raised while blocked kills the
- * process instead of reaching the parser's guard (a source that shrinks
- * under a render, parser/file.c).  Restore old after pthread_create.
+ * pthread_create for every thread of the daemon: the new thread blocks
+ * every signal that is for the loop's thread (SIGINT, SIGTERM, SIGHUP:
+ * loop_set_signal_handlers), all but the synchronous faults.  A SIGBUS
+ * raised while blocked would kill the process instead of reaching the
+ * parser's guard (a source that shrinks under a render, parser/file.c).
+ * 0, or pthread_create's error.
  */
-void loop_block_signals(sigset_t *old);
+int loop_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /*
  * Serve requests in the calling thread until the session is unmounted or

@@ -205,12 +205,7 @@ static void *build_thread(void *arg)
 
 static int build_start(struct builder *b)
 {
-	sigset_t old;
-
-	/* Signals are for the loop's thread (fs/loop.c). */
-	loop_block_signals(&old);
-	b->started = pthread_create(&b->tid, NULL, build_thread, b) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	b->started = loop_thread_create(&b->tid, build_thread, b) == 0;
 	return b->started ? 0 : -1;
 }
 

@@ -275,15 +275,27 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
  * listing resumes in O(1) at any offset (musefs#442).  readdirplus returns
  * attributes from the index; nothing is rendered.
  */
-static void readdir_reply(struct ccmfs *fs, fuse_req_t req,
-			  const struct tree *t, fuse_ino_t ino, size_t size,
-			  off_t off, int plus, int names_only)
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi, int plus)
 {
-	const struct tree_node *n = tree_node(t, ino);
+	struct ccmfs *fs = fs_of(req);
+	const struct tree *t = early_root(fs, ino);
+	const struct tree_node *n;
 	char *buf;
 	size_t used = 0;
 	uint64_t i;
+	int names_only;
 
+	if (!t && await_tree(req, plus ? EARLY_READDIRPLUS : EARLY_READDIR,
+			     ino, NULL, size, off, fi))
+		return;
+	/* Early, the root lists names only (no entry is made, so the
+	 * accounts' attributes are asked for, later, by LOOKUP); its
+	 * names, inode numbers and offsets are the full tree's. */
+	names_only = t != NULL;
+	if (!t)
+		t = fs->tree;
+	n = tree_node(t, ino);
 	if (!n || n->kind != TREE_DIR) {
 		fuse_reply_err(req, n ? ENOTDIR : ENOENT);
 		return;
@@ -339,25 +351,6 @@ static void readdir_reply(struct ccmfs *fs, fuse_req_t req,
 		used += len;
 	}
 	fuse_reply_buf(req, buf, used);
-}
-
-static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi, int plus)
-{
-	struct ccmfs *fs = fs_of(req);
-	const struct tree *t = early_root(fs, ino);
-
-	if (!t && await_tree(req, plus ? EARLY_READDIRPLUS : EARLY_READDIR,
-			     ino, NULL, size, off, fi))
-		return;
-	/* Early, the root lists names only (no entry is made, so the
-	 * accounts' attributes are asked for, later, by LOOKUP); its
-	 * names, inode numbers and offsets are the full tree's. */
-	if (t) {
-		readdir_reply(fs, req, t, ino, size, off, plus, 1);
-		return;
-	}
-	readdir_reply(fs, req, fs->tree, ino, size, off, plus, 0);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -724,15 +717,9 @@ static int watch_stopping(struct ccmfs *fs)
 
 void ccmfs_watch_start(struct ccmfs *fs)
 {
-	sigset_t old;
-
 	pthread_mutex_init(&fs->wlock, NULL);
 	pthread_cond_init(&fs->wcond, NULL);
-	/* SIGTERM and SIGINT must reach the loop's thread, whose poll they
-	 * interrupt (fs/loop.c), not this one. */
-	loop_block_signals(&old);
-	fs->wstarted = pthread_create(&fs->watcher, NULL, watcher, fs) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	fs->wstarted = loop_thread_create(&fs->watcher, watcher, fs) == 0;
 }
 
 void ccmfs_watch_stop(struct ccmfs *fs)

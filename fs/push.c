@@ -151,7 +151,6 @@ static void *pusher(void *arg)
 int push_start(struct push *p, struct fuse_session *se, const struct tree *t,
 	       pid_t guard, int keep)
 {
-	sigset_t old;
 
 	memset(p, 0, sizeof(*p));
 	p->guard = guard;
@@ -160,13 +159,10 @@ int push_start(struct push *p, struct fuse_session *se, const struct tree *t,
 	p->t = t;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
-	/* Signals are for the loop's thread (fs/loop.c). */
-	loop_block_signals(&old);
 	while (p->nthreads < PUSH_THREADS &&
-	       pthread_create(&p->thread[p->nthreads], NULL, pusher, p) == 0)
+	       loop_thread_create(&p->thread[p->nthreads], pusher, p) == 0)
 		p->nthreads++;
 	p->started = p->nthreads > 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!p->started) {
 		pthread_cond_destroy(&p->cond);
 		pthread_mutex_destroy(&p->lock);
