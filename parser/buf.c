@@ -112,6 +112,13 @@ static int buf_grow(struct ccm_buf *b, size_t extra)
 	return 0;
 }
 
+int ccm_buf_reserve(struct ccm_buf *b, size_t extra)
+{
+	if (b->count_only || b->windowed)
+		return -1;
+	return buf_grow(b, extra);
+}
+
 void ccm_buf_put_any(struct ccm_buf *b, const void *p, size_t n)
 {
 	if (b->count_only) {

@@ -114,6 +114,13 @@ static inline void ccm_buf_puts(struct ccm_buf *b, const char *s)
 	ccm_buf_put(b, s, strlen(s));
 }
 
+/*
+ * Room for extra bytes (and the NUL) at p + len, for a caller that writes
+ * them itself and then adds to len.  -1 when counting, windowed or out of
+ * memory: append as usual then.
+ */
+int ccm_buf_reserve(struct ccm_buf *b, size_t extra);
+
 /* Decimal, and 16 lower-case hex digits: printf's cost, without printf. */
 void ccm_buf_put_u64(struct ccm_buf *b, uint64_t v);
 void ccm_buf_put_hex64(struct ccm_buf *b, uint64_t v);

@@ -203,6 +203,37 @@ static void b64_line_avx2(const unsigned char *in, char *o)
 	b64_step(in + 48, o + 64);
 }
 
+/*
+ * n whole lines, each followed by eol: a loop here, so that the
+ * constants stay in registers.  64 bytes readable from each line's start,
+ * room for 4 bytes past the last line's end.
+ */
+__attribute__((target("avx2")))
+static char *b64_lines_avx2(const unsigned char *in, size_t n, char *o,
+			    const char *eol, size_t eollen)
+{
+	for (; n; n--, in += B64_LINE / 4 * 3) {
+		b64_line_avx2(in, o);
+		o += B64_LINE;
+		memcpy(o, eol, eollen);
+		o += eollen;
+	}
+	return o;
+}
+
+__attribute__((target("ssse3")))
+static char *b64_lines_ssse3(const unsigned char *in, size_t n, char *o,
+			     const char *eol, size_t eollen)
+{
+	for (; n; n--, in += B64_LINE / 4 * 3) {
+		b64_line_ssse3(in, o);
+		o += B64_LINE;
+		memcpy(o, eol, eollen);
+		o += eollen;
+	}
+	return o;
+}
+
 static void b64pairs_make(void)
 {
 	unsigned v;
@@ -322,16 +353,25 @@ static int is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-static size_t longest_run(const char *s, size_t n)
+/* ccm_is_plain(s, n, 1), with no word longer than PLAIN_RUN: one pass
+ * over every header value. */
+static int plain_short_words(const char *s, size_t n)
 {
-	size_t i, run = 0, max = 0;
+	size_t i, run = 0;
 
 	for (i = 0; i < n; i++) {
-		run = is_blank(s[i]) ? 0 : run + 1;
-		if (run > max)
-			max = run;
+		unsigned char c = (unsigned char)s[i];
+
+		if (is_blank((char)c)) {
+			run = 0;
+			continue;
+		}
+		if (c < 0x20 || c > 0x7E ||
+		    (c == '=' && i + 1 < n && s[i + 1] == '?') ||
+		    ++run > PLAIN_RUN)
+			return 0;
 	}
-	return max;
+	return 1;
 }
 
 void ccm_fold_unstructured(struct ccm_fold *f, const char *u8, size_t n)
@@ -341,7 +381,7 @@ void ccm_fold_unstructured(struct ccm_fold *f, const char *u8, size_t n)
 
 	if (n == 0)
 		return;
-	if (!ccm_is_plain(u8, n, 1) || longest_run(u8, n) > PLAIN_RUN) {
+	if (!plain_short_words(u8, n)) {
 		ccm_fold_ew(f, u8, n, 1);
 		return;
 	}
@@ -868,6 +908,28 @@ static void base64_body(struct render *r, const unsigned char *p, size_t n)
 		out->len += lines * (B64_LINE + r->eollen);
 	}
 	pthread_once(&b64pairs_once, b64pairs_make);
+#ifdef HAVE_B64_SSSE3
+	if (b64_ssse3 && n - i >= 64) {
+		/* The SIMD lines straight into the output, no staging: each
+		 * reads 64 bytes from its start and writes 4 past its end
+		 * (overwritten by the next, or left beyond len). */
+		size_t lines = (n - i - 64) / in_line + 1;
+		size_t per = B64_LINE + r->eollen;
+
+		if (ccm_buf_reserve(out, lines * per + 4) == 0) {
+			char *o = out->p + out->len;
+
+			if (b64_avx2)
+				b64_lines_avx2(p + i, lines, o, r->eol,
+					       r->eollen);
+			else
+				b64_lines_ssse3(p + i, lines, o, r->eol,
+						r->eollen);
+			i += lines * in_line;
+			out->len += lines * per;
+		}
+	}
+#endif
 	while (i < n) {
 		size_t take = n - i < in_line ? n - i : in_line;
 
