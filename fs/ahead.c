@@ -206,11 +206,65 @@ int ahead_step(struct ahead *p)
 	return 0;
 }
 
+/*
+ * The first file at or after position *pos of *dir in the order tar and
+ * cp -r read a tree: a directory's children as listed, a subdirectory's
+ * files where the subdirectory is listed.  0 when the tree has no more.
+ */
+static int tree_order_next(const struct tree *t, uint64_t *dir, size_t *pos)
+{
+	uint64_t d = *dir;
+	size_t i = *pos;
+
+	for (;;) {
+		const struct tree_node *n = tree_node(t, d), *up;
+
+		if (!n || n->kind != TREE_DIR)
+			return 0;
+		while (i < n->nchildren) {
+			uint64_t c = t->children[n->first + i];
+			const struct tree_node *cn = tree_node(t, c);
+
+			if (cn && cn->kind == TREE_ENTRY) {
+				*dir = d;
+				*pos = i;
+				return 1;
+			}
+			if (cn && cn->kind == TREE_DIR) {
+				d = c;
+				n = cn;
+				i = 0;
+				continue;
+			}
+			i++;
+		}
+		if (n->parent == d)
+			return 0;	/* the root */
+		up = tree_node(t, n->parent);
+		i = find_child(t, up, d) + 1;
+		d = n->parent;
+	}
+}
+
+/* No file before position pos of directory d. */
+static int first_file(const struct tree *t, const struct tree_node *d,
+		      size_t pos)
+{
+	size_t i;
+
+	for (i = 0; i < pos; i++)
+		if (tree_node(t, t->children[d->first + i])->kind ==
+		    TREE_ENTRY)
+			return 0;
+	return 1;
+}
+
 void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
 		     uint64_t ino, size_t min_span, size_t max_span)
 {
 	const struct tree_node *n = tree_node(t, ino), *d;
 	size_t pos;
+	unsigned i;
 
 	if (!n || n->kind != TREE_ENTRY)
 		return;
@@ -220,11 +274,16 @@ void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
 		return;
 	if (p->dir == n->parent && pos == p->last)
 		return;		/* the same file again */
-	if (p->dir == n->parent && pos > p->last && pos <= p->end) {
-		/* The reader keeps going: stay span files in front of it,
-		 * and never push what it has passed. */
+	for (i = 0; i < p->nhops && n->parent != p->dir; i++)
+		if (p->hop_dir[i] == n->parent)
+			return;	/* taken, not yet stored: the plan is ahead */
+	if (p->dir == n->parent && (pos > p->last || p->hopped) &&
+	    pos <= p->end) {
+		/* The reader keeps going (into the directory the plan went
+		 * on to, if it hopped): stay span files in front of it, and
+		 * never push what it has passed. */
 		if (pos == p->end && p->next == p->end &&
-		    p->end > p->last + 1 && p->span < max_span)
+		    (p->hopped || p->end > p->last + 1) && p->span < max_span)
 			p->span = 2 * p->span < max_span ? 2 * p->span
 							 : max_span;
 		if (p->next < pos + 1)
@@ -232,15 +291,27 @@ void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
 		p->end = pos + 1 + p->span;
 		if (p->end > d->nchildren)
 			p->end = d->nchildren;
-	} else if (pos == 0 && p->dir &&
-		   p->next >= tree_node(t, p->dir)->nchildren) {
+	} else if (p->dir && first_file(t, d, pos) &&
+		   (p->hopped ||
+		    p->next >= tree_node(t, p->dir)->nchildren)) {
 		/* A directory's first file after another directory pushed to
 		 * its end: tar, cp -r or rsync going on to the next one.  Go
-		 * on with them at once, at the same pace. */
+		 * on with them at once, at the same pace; and note whether
+		 * they went where tar would (rsync sorts names), for the
+		 * plan to go on by itself next time. */
+		uint64_t want = p->dir;
+		size_t wpos = tree_node(t, p->dir)->nchildren;
+
+		if (p->hopped) {
+			want = 0;	/* it did not reach the hop */
+		} else if (!tree_order_next(t, &want, &wpos)) {
+			want = 0;
+		}
+		p->tree_order = want == n->parent && wpos == pos;
 		p->dir = n->parent;
-		p->next = 1;
-		p->end = 1 + p->span < d->nchildren ? 1 + p->span
-						    : d->nchildren;
+		p->next = pos + 1;
+		p->end = pos + 1 + p->span < d->nchildren ? pos + 1 + p->span
+							  : d->nchildren;
 	} else {
 		/* A first read, or a jump: wait for a second one in a row. */
 		p->dir = n->parent;
@@ -248,18 +319,53 @@ void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
 		p->span = min_span;
 	}
 	p->last = pos;
+	p->hopped = 0;
+	p->nhops = 0;
+	p->since = p->end - p->next;
+}
+
+/* Past the end of a directory, on to the next files in tree order, when
+ * the reader is known to read that way and has not been left behind by
+ * span files. */
+static int plan_hop(struct ahead_plan *p, const struct tree *t)
+{
+	uint64_t dir = p->dir;
+	size_t pos = p->end, n;
+
+	if (!dir || !p->tree_order || p->since >= p->span ||
+	    p->nhops >= PLAN_HOPS || p->end < tree_node(t, dir)->nchildren ||
+	    !tree_order_next(t, &dir, &pos))
+		return 0;
+	if (p->listed && !((p->listed[dir >> 3] >> (dir & 7)) & 1)) {
+		if (p->asked != dir)
+			p->want_list = dir;
+		return 0;
+	}
+	p->hop_dir[p->nhops++] = p->dir;
+	n = tree_node(t, dir)->nchildren - pos;
+	if (n > p->span - p->since)
+		n = p->span - p->since;
+	p->dir = dir;
+	p->next = pos;
+	p->end = pos + n;
+	p->since += n;
+	p->hopped = 1;
+	p->hops++;
+	return 1;
 }
 
 uint64_t ahead_plan_take(struct ahead_plan *p, const struct tree *t)
 {
-	while (p->dir && p->next < p->end) {
-		const struct tree_node *d = tree_node(t, p->dir);
-		uint64_t ino = t->children[d->first + p->next++];
-		const struct tree_node *n = tree_node(t, ino);
+	do {
+		while (p->dir && p->next < p->end) {
+			const struct tree_node *d = tree_node(t, p->dir);
+			uint64_t ino = t->children[d->first + p->next++];
+			const struct tree_node *n = tree_node(t, ino);
 
-		if (n && n->kind == TREE_ENTRY && n->size > 0 &&
-		    n->size <= PLAN_MAX_SIZE)
-			return ino;
-	}
+			if (n && n->kind == TREE_ENTRY && n->size > 0 &&
+			    n->size <= PLAN_MAX_SIZE)
+				return ino;
+		}
+	} while (plan_hop(p, t));
 	return 0;
 }

@@ -59,11 +59,28 @@ int ahead_step(struct ahead *p);
  * inside it when the pusher has fallen behind.  Either extends the run
  * to span files after the miss.  Pure bookkeeping, like the above.
  */
+/* Directories the plan goes on through between two misses, at most. */
+#define PLAN_HOPS 8
+
 struct ahead_plan {
 	uint64_t dir;		/* 0: no run */
 	size_t last;		/* position of the last miss in dir */
 	size_t next, end;	/* positions [next, end) still to push */
 	size_t span;		/* files pushed after a miss */
+	size_t since;		/* files planned since the last miss */
+	int tree_order;		/* the reader went on as tar does, last time */
+	int hopped;		/* dir is one the reader has not reached */
+	unsigned nhops;		/* directories left since the last miss */
+	uint64_t hop_dir[PLAN_HOPS];
+	/*
+	 * Bit per inode: directories the kernel has listed, hence has
+	 * inodes for the files of (a push of any other fails); NULL: all.
+	 * A hop waits for its directory's bit, with want_list set to the
+	 * directory (once: asked) for the caller to have it listed.
+	 */
+	const uint8_t *listed;
+	uint64_t want_list, asked;
+	uint64_t hops;		/* for the debug log */
 };
 
 /*
@@ -73,6 +90,12 @@ struct ahead_plan {
  */
 void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
 		     uint64_t ino, size_t min_span, size_t max_span);
+/*
+ * A directory pushed to its end is followed, like tar and cp -r go on, by
+ * the next files in tree order (ahead_plan_take), up to span files past
+ * the last miss, once the reader has been seen to go from one directory to
+ * the next in that order.
+ */
 /* Files up to this size are pushed (fs/push.c pushes one window at a time). */
 #define PLAN_MAX_SIZE ((uint64_t)16 << 20)
 /* The next file to push (not empty, at most PLAN_MAX_SIZE), or 0. */

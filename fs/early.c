@@ -66,6 +66,11 @@ static int accounts_moved(const struct tree *top, const struct tree *t)
  * and never once the loop has ended (a push then could wait for ever on a
  * reader's page whose READ nobody answers).
  */
+static void ask_list(void *ctx, uint64_t dir)
+{
+	listahead_request(ctx, dir);
+}
+
 static void go_live(struct ccmfs *fs)
 {
 	if (fs->live || !fs->tree)
@@ -89,6 +94,14 @@ static void go_live(struct ccmfs *fs)
 	    listahead_start(&fs->listahead, fs->tree, fs->mountpoint,
 			    fs->guard) != 0)
 		fs->want_listahead = 0;
+	/* The push goes on into the next directory before the reader
+	 * does, once the lister has listed it. */
+	if (fs->push.started && fs->listahead.started) {
+		pthread_mutex_lock(&fs->push.lock);
+		fs->push.ask_list = ask_list;
+		fs->push.ask_ctx = &fs->listahead;
+		pthread_mutex_unlock(&fs->push.lock);
+	}
 	if (fs->on_live)
 		fs->on_live(fs);
 }

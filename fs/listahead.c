@@ -134,7 +134,14 @@ static uint64_t take(struct listahead *la)
 {
 	uint64_t d;
 
-	if (la->off || la->reader_dirs < LISTAHEAD_MIN_DIRS)
+	if (la->off)
+		return 0;
+	if (la->urgent) {
+		d = la->urgent;
+		la->urgent = 0;
+		return d;
+	}
+	if (la->reader_dirs < LISTAHEAD_MIN_DIRS)
 		return 0;
 	while (la->next > 0) {
 		d = la->dirs[la->next - 1];
@@ -270,6 +277,18 @@ void listahead_opened(struct listahead *la, uint64_t ino, pid_t pid)
 		set_bit(la->opened, ino);
 		la->reader_dirs++;
 		la->reader_entries += tree_node(la->t, ino)->nchildren;
+		pthread_cond_signal(&la->cond);
+	}
+	pthread_mutex_unlock(&la->lock);
+}
+
+void listahead_request(struct listahead *la, uint64_t ino)
+{
+	if (!la->started || !ino || ino > la->t->nnodes)
+		return;
+	pthread_mutex_lock(&la->lock);
+	if (!la->off && !la->stop) {
+		la->urgent = ino;
 		pthread_cond_signal(&la->cond);
 	}
 	pthread_mutex_unlock(&la->lock);

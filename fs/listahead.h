@@ -41,6 +41,7 @@ struct listahead {
 	uint64_t reader_dirs, reader_entries, lister_entries;
 	char *buf;
 	uint64_t listed;	/* for the debug log */
+	uint64_t urgent;	/* listahead_request's directory, or 0 */
 };
 
 /* Start the thread that lists directories of t under the mount point
@@ -58,6 +59,12 @@ int listahead_active(const struct listahead *la);
  * lister, a reader's progress.  Any thread; returns at once.
  */
 void listahead_opened(struct listahead *la, uint64_t ino, pid_t pid);
+/*
+ * List directory ino next, whatever the budget and the readers' progress
+ * (the push goes on into it: fs/push.c).  Any thread; returns at once.
+ * Nothing happens if the lister is off.
+ */
+void listahead_request(struct listahead *la, uint64_t ino);
 /* "on", why it stopped, or NULL if it never started; for the log. */
 const char *listahead_state(struct listahead *la);
 /*

@@ -561,10 +561,12 @@ int ccmfs_mount_main(int argc, char **argv)
 	push_end(&fs.push);
 	if (co.foreground && co.debug)
 		say("page cache push: %llu files pushed, %llu later dropped, "
-		    "%llu reads of a file's start reached the daemon",
+		    "%llu reads of a file's start reached the daemon, "
+		    "%llu directories entered before the reader",
 		    (unsigned long long)fs.push.stored,
 		    (unsigned long long)fs.push.recycled,
-		    (unsigned long long)fs.push.misses);
+		    (unsigned long long)fs.push.misses,
+		    (unsigned long long)fs.push.plan.hops);
 	if (co.foreground && co.debug)
 		say("list ahead: %s%s, %llu directories listed",
 		    listahead_state(&fs.listahead) ? "" :

@@ -350,6 +350,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 		used += len;
 	}
+	/* Past the last entry: the kernel has taken in the listing, and
+	 * has an inode for each file (only names, early). */
+	if (plus && !names_only && (uint64_t)off >= 2 + (uint64_t)n->nchildren)
+		push_listed(&fs->push, ino);
 	fuse_reply_buf(req, buf, used);
 }
 

@@ -132,6 +132,20 @@ static void *pusher(void *arg)
 		int stored;
 
 		if (!ino) {
+			uint64_t dir = p->plan.want_list;
+
+			if (dir && p->ask_list) {
+				/* The plan would go on into a directory not
+				 * listed yet: have it listed (push_listed
+				 * wakes us), rather than wait for the reader
+				 * to get there. */
+				p->plan.want_list = 0;
+				p->plan.asked = dir;
+				pthread_mutex_unlock(&p->lock);
+				p->ask_list(p->ask_ctx, dir);
+				pthread_mutex_lock(&p->lock);
+				continue;
+			}
 			pthread_cond_wait(&p->cond, &p->lock);
 			continue;
 		}
@@ -153,6 +167,10 @@ int push_start(struct push *p, struct fuse_session *se, const struct tree *t,
 {
 
 	memset(p, 0, sizeof(*p));
+	p->listed = calloc(1, (t->nnodes + 1 + 7) / 8);
+	if (!p->listed)
+		return -1;
+	p->plan.listed = p->listed;
 	p->guard = guard;
 	p->keep = keep;
 	p->se = se;
@@ -166,9 +184,22 @@ int push_start(struct push *p, struct fuse_session *se, const struct tree *t,
 	if (!p->started) {
 		pthread_cond_destroy(&p->cond);
 		pthread_mutex_destroy(&p->lock);
+		free(p->listed);
+		p->listed = NULL;
 		return -1;
 	}
 	return 0;
+}
+
+void push_listed(struct push *p, uint64_t dir)
+{
+	if (!p->started || dir > p->t->nnodes)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->listed[dir >> 3] |= (uint8_t)(1u << (dir & 7));
+	if (p->plan.asked == dir)
+		pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
 }
 
 void push_miss(struct push *p, uint64_t ino)
@@ -208,5 +239,7 @@ void push_end(struct push *p)
 		pthread_join(p->thread[i], NULL);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
+	free(p->listed);
+	p->listed = NULL;
 	p->started = 0;
 }

@@ -45,6 +45,11 @@ struct push {
 	uint64_t recent[PUSH_RECYCLE];	/* the last files pushed, a ring */
 	uint64_t npushed;
 	uint64_t stored, misses, recycled;	/* for the debug log */
+	uint8_t *listed;	/* bit per inode: the kernel listed it */
+	/* Asks for a directory to be listed (fs/listahead.c), without
+	 * waiting; push_listed follows once it is. */
+	void (*ask_list)(void *ctx, uint64_t dir);
+	void *ask_ctx;
 };
 
 /* Start the pushing threads, which push nothing until guard watches
@@ -54,6 +59,12 @@ int push_start(struct push *p, struct fuse_session *se, const struct tree *t,
 	       pid_t guard, int keep);
 /* A READ of ino from offset 0 reached the daemon. */
 void push_miss(struct push *p, uint64_t ino);
+/*
+ * The kernel has listed directory dir to its end (a READDIRPLUS past its
+ * last entry: the reply before it has been taken in), so it has inodes
+ * for its files, and a push into it can succeed.
+ */
+void push_listed(struct push *p, uint64_t dir);
 /*
  * Ask the thread to stop; 1 while it has not finished.  Until then the
  * caller must keep answering requests: the push may be waiting on a page

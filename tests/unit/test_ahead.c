@@ -297,14 +297,182 @@ static void test_plan_dirs(void **state)
 	n = take_all(&p, t, got, 64);
 	assert_true(n >= 1);
 	assert_int_equal(got[0], tree_child(t, d[1], 1));
-	for (i = 0; i < n; i++)
-		assert_int_equal(tree_node(t, got[i])->parent, d[1]);
+	/* d[1]'s files first; after them, if d[0] to d[1] was tar's way,
+	 * the files that follow in tree order (test_plan_tree_order). */
+	for (i = 1; i < n; i++)
+		if (tree_node(t, got[i - 1])->parent != d[1])
+			assert_int_not_equal(tree_node(t, got[i])->parent,
+					     d[1]);
 	/* Not after a directory left before it was pushed to its end. */
 	memset(&p, 0, sizeof(p));
 	ahead_plan_miss(&p, t, tree_child(t, d[0], 0), 64, 64);
 	ahead_plan_miss(&p, t, tree_child(t, d[0], 1), 64, 64);
 	ahead_plan_miss(&p, t, tree_child(t, d[1], 0), 64, 64);
 	assert_int_equal(take_all(&p, t, got, 64), 0);
+	tree_free(t);
+	ccm_archive_free(a);
+	ccm_options_release(&o);
+}
+
+/* Files under dir in the order tar reads them: as listed, a
+ * subdirectory's files where it is listed. */
+static size_t tar_order(const struct tree *t, uint64_t dir, uint64_t *out,
+			size_t n, size_t max)
+{
+	const struct tree_node *d = tree_node(t, dir);
+	size_t i;
+
+	for (i = 0; i < d->nchildren; i++) {
+		uint64_t c = tree_child(t, dir, i);
+
+		if (tree_node(t, c)->kind == TREE_DIR)
+			n = tar_order(t, c, out, n, max);
+		else if (tree_node(t, c)->kind == TREE_ENTRY && n < max)
+			out[n++] = c;
+	}
+	return n;
+}
+
+static size_t index_of(const uint64_t *v, size_t n, uint64_t x)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == x)
+			return i;
+	return n;
+}
+
+/* How read_along learns which directories the kernel has listed. */
+enum listing {
+	ALL_LISTED,	/* listed: NULL */
+	READER_LISTS,	/* as the reader enters each (tar's getdents) */
+	ASKED_TOO,	/* and at once when the plan asks (the lister) */
+};
+
+static int is_listed(const uint8_t *b, uint64_t i)
+{
+	return (b[i >> 3] >> (i & 7)) & 1;
+}
+
+static void set_listed(uint8_t *b, uint64_t i)
+{
+	b[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
+
+/*
+ * A reader that reads files in the order of seq, with pushers that always
+ * finish before its next read: the number of reads that missed.  Every
+ * file pushed must be one the reader has still to read, at most span
+ * ahead of its last miss, in a directory the kernel has listed; with
+ * only_dir, one of the directory it is in.  *asks counts the plan's
+ * requests for a listing.
+ */
+static size_t read_along(const struct tree *t, const uint64_t *seq,
+			 size_t n, int only_dir, enum listing how,
+			 size_t *asks)
+{
+	struct ahead_plan p;
+	uint64_t got[64];
+	unsigned char pushed[256];
+	uint8_t listed[256];
+	size_t i, k, ng, misses = 0, last_miss = 0;
+
+	memset(&p, 0, sizeof(p));
+	memset(pushed, 0, sizeof(pushed));
+	memset(listed, 0, sizeof(listed));
+	assert_true(n <= sizeof(pushed));
+	assert_true(t->nnodes < 8 * sizeof(listed));
+	if (how != ALL_LISTED)
+		p.listed = listed;
+	*asks = 0;
+	for (i = 0; i < n; i++) {
+		set_listed(listed, tree_node(t, seq[i])->parent);
+		if (pushed[i])
+			continue;
+		misses++;
+		last_miss = i;
+		ahead_plan_miss(&p, t, seq[i], 2, 4);
+		for (;;) {
+			ng = take_all(&p, t, got, 64);
+			for (k = 0; k < ng; k++) {
+				size_t at = index_of(seq, n, got[k]);
+				uint64_t dir = tree_node(t, got[k])->parent;
+
+				assert_true(at > i && at < n);
+				assert_true(at <= last_miss + 4);
+				assert_true(how == ALL_LISTED ||
+					    is_listed(listed, dir));
+				if (only_dir)
+					assert_int_equal(dir,
+						tree_node(t, seq[i])->parent);
+				pushed[at] = 1;
+			}
+			if (!p.want_list)
+				break;
+			/* Asked once per directory. */
+			assert_int_not_equal(p.want_list, p.asked);
+			assert_false(is_listed(listed, p.want_list));
+			p.asked = p.want_list;
+			p.want_list = 0;
+			++*asks;
+			if (how != ASKED_TOO)
+				break;
+			set_listed(listed, p.asked);
+		}
+	}
+	return misses;
+}
+
+/*
+ * Once a reader has gone from one directory to the next as tar does, the
+ * plan goes on past a directory's end by itself, so that the pushers need
+ * not wait for the reader at each directory; a reader in another order
+ * (rsync sorts names) never has files of another directory pushed.
+ */
+static void test_plan_tree_order(void **state)
+{
+	const char *src[] = { "data/sample.ccm" };
+	struct ccm_archive *a;
+	struct ccm_options o;
+	struct tree *t;
+	uint64_t seq[256], rev[256];
+	size_t n, i, j, k, in_order, reversed, asks;
+
+	(void)state;
+	ccm_options_init(&o);
+	assert_int_equal(ccm_archive_open(&a, src, 1, &o), 0);
+	assert_int_equal(tree_build(&t, a, TREE_LAYOUT_PLAIN), 0);
+	n = tar_order(t, 1, seq, 0, 256);
+	assert_true(n >= 20);
+	in_order = read_along(t, seq, n, 0, ALL_LISTED, &asks);
+	assert_int_equal(asks, 0);
+	/* Listed on request, the next directories are pushed as early. */
+	assert_int_equal(read_along(t, seq, n, 0, ASKED_TOO, &asks),
+			 in_order);
+	assert_true(asks > 0);
+	/* Never into a directory before it is listed: without the lister,
+	 * the plan waits for the reader at each one, as before. */
+	assert_true(read_along(t, seq, n, 0, READER_LISTS, &asks) >
+		    in_order);
+	/* The same files, the directories taken last to first. */
+	for (i = n, k = 0; i > 0; i = j) {
+		uint64_t dir = tree_node(t, seq[i - 1])->parent;
+
+		for (j = i; j > 0 && tree_node(t, seq[j - 1])->parent == dir;
+		     j--)
+			;
+		memcpy(rev + k, seq + j, (i - j) * sizeof(*seq));
+		k += i - j;
+	}
+	assert_int_equal(k, n);
+	reversed = read_along(t, rev, n, 1, ALL_LISTED, &asks);
+	assert_int_equal(asks, 0);
+	/* Tar's reader misses twice to start a run, then once at the end
+	 * of each window of 4 (the maximum span) only; the other at every
+	 * directory too. */
+	assert_true(in_order <= 2 + (n + 3) / 4);
+	assert_true(in_order < reversed);
 	tree_free(t);
 	ccm_archive_free(a);
 	ccm_options_release(&o);
@@ -356,6 +524,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
 		cmocka_unit_test(test_plan_dirs),
+		cmocka_unit_test(test_plan_tree_order),
 		cmocka_unit_test(test_hint_slots),
 	};
 
