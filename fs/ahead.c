@@ -252,11 +252,23 @@ static int first_file(const struct tree *t, const struct tree_node *d,
 {
 	size_t i;
 
-	for (i = 0; i < pos; i++)
-		if (tree_node(t, t->children[d->first + i])->kind ==
-		    TREE_ENTRY)
+	for (i = 0; i < pos; i++) {
+		const struct tree_node *c =
+			tree_node(t, t->children[d->first + i]);
+
+		if (c && c->kind == TREE_ENTRY)
 			return 0;
+	}
 	return 1;
+}
+
+void ahead_plan_forget(struct ahead_plan *p)
+{
+	p->dir = 0;
+	p->hopped = 0;
+	p->nhops = 0;
+	p->ignored = 0;
+	p->tree_order = 0;
 }
 
 void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
@@ -272,16 +284,27 @@ void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
 	pos = find_child(t, d, ino);
 	if (pos >= d->nchildren)
 		return;
-	if (p->dir == n->parent && pos == p->last)
+	if (p->dir == n->parent && !p->hopped && pos == p->last)
 		return;		/* the same file again */
-	for (i = 0; i < p->nhops && n->parent != p->dir; i++)
-		if (p->hop_dir[i] == n->parent)
-			return;	/* taken, not yet stored: the plan is ahead */
+	/* In a directory the plan went on through since the last miss, a
+	 * file it took that a pusher has yet to store: the reader caught
+	 * up with the pushers, and the plan is still ahead of it.  Many in
+	 * a row mean the plan is stale (the reader went elsewhere, ahead of
+	 * a slow push): start again. */
+	for (i = 0; i < p->nhops && n->parent != p->dir; i++) {
+		if (p->hop_dir[i] != n->parent || (i == 0 && pos <= p->last))
+			continue;
+		if (++p->ignored <= PLAN_IGNORE_MAX)
+			return;
+		ahead_plan_forget(p);
+		break;
+	}
 	if (p->dir == n->parent && (pos > p->last || p->hopped) &&
 	    pos <= p->end) {
 		/* The reader keeps going (into the directory the plan went
-		 * on to, if it hopped): stay span files in front of it, and
-		 * never push what it has passed. */
+		 * on to, if it hopped: last is another directory's): stay
+		 * span files in front of it, and never push what it has
+		 * passed. */
 		if (pos == p->end && p->next == p->end &&
 		    (p->hopped || p->end > p->last + 1) && p->span < max_span)
 			p->span = 2 * p->span < max_span ? 2 * p->span
@@ -296,18 +319,18 @@ void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
 		    p->next >= tree_node(t, p->dir)->nchildren)) {
 		/* A directory's first file after another directory pushed to
 		 * its end: tar, cp -r or rsync going on to the next one.  Go
-		 * on with them at once, at the same pace; and note whether
-		 * they went where tar would (rsync sorts names), for the
-		 * plan to go on by itself next time. */
+		 * on with them at once, at the same pace; and count the times
+		 * in a row they went where tar would (rsync sorts names, and
+		 * may match once by chance), for the plan to go on by itself
+		 * after two. */
 		uint64_t want = p->dir;
 		size_t wpos = tree_node(t, p->dir)->nchildren;
 
-		if (p->hopped) {
-			want = 0;	/* it did not reach the hop */
-		} else if (!tree_order_next(t, &want, &wpos)) {
-			want = 0;
-		}
-		p->tree_order = want == n->parent && wpos == pos;
+		if (tree_order_next(t, &want, &wpos) && want == n->parent &&
+		    wpos == pos)
+			p->tree_order += p->tree_order < PLAN_TREE_ORDER;
+		else
+			p->tree_order = 0;
 		p->dir = n->parent;
 		p->next = pos + 1;
 		p->end = pos + 1 + p->span < d->nchildren ? pos + 1 + p->span
@@ -317,22 +340,25 @@ void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
 		p->dir = n->parent;
 		p->next = p->end = pos + 1;
 		p->span = min_span;
+		p->tree_order = 0;
 	}
 	p->last = pos;
 	p->hopped = 0;
 	p->nhops = 0;
-	p->since = p->end - p->next;
+	p->ignored = 0;
+	p->since = p->end - (pos + 1);
 }
 
 /* Past the end of a directory, on to the next files in tree order, when
- * the reader is known to read that way and has not been left behind by
- * span files. */
+ * the reader is known to read that way, has not been left behind by span
+ * files, and the kernel has listed the next directory (else it is asked
+ * for, through want_list). */
 static int plan_hop(struct ahead_plan *p, const struct tree *t)
 {
 	uint64_t dir = p->dir;
 	size_t pos = p->end, n;
 
-	if (!dir || !p->tree_order || p->since >= p->span ||
+	if (!dir || p->tree_order < PLAN_TREE_ORDER || p->since >= p->span ||
 	    p->nhops >= PLAN_HOPS || p->end < tree_node(t, dir)->nchildren ||
 	    !tree_order_next(t, &dir, &pos))
 		return 0;

@@ -52,6 +52,15 @@ void ahead_drop(struct ahead *p, uint64_t ino);
 /* Render the next planned file; 0 when there was nothing to do. */
 int ahead_step(struct ahead *p);
 
+/* Directories the plan goes on through between two misses, at most. */
+#define PLAN_HOPS 8
+/* Moves from a directory to the next in tree order, in a row, before the
+ * plan goes on by itself. */
+#define PLAN_TREE_ORDER 2
+/* Misses in directories gone through, in a row, taken as races with the
+ * pushers; one more and the plan starts again. */
+#define PLAN_IGNORE_MAX 16
+
 /*
  * The plan of files to push into the kernel's page cache (fs/push.c).
  * Files found there send no request, so the plan only learns of the
@@ -59,18 +68,16 @@ int ahead_step(struct ahead *p);
  * inside it when the pusher has fallen behind.  Either extends the run
  * to span files after the miss.  Pure bookkeeping, like the above.
  */
-/* Directories the plan goes on through between two misses, at most. */
-#define PLAN_HOPS 8
-
 struct ahead_plan {
 	uint64_t dir;		/* 0: no run */
 	size_t last;		/* position of the last miss in dir */
 	size_t next, end;	/* positions [next, end) still to push */
 	size_t span;		/* files pushed after a miss */
 	size_t since;		/* files planned since the last miss */
-	int tree_order;		/* the reader went on as tar does, last time */
+	int tree_order;		/* times in a row the reader went on as tar */
 	int hopped;		/* dir is one the reader has not reached */
 	unsigned nhops;		/* directories left since the last miss */
+	unsigned ignored;	/* misses taken as races, in a row */
 	uint64_t hop_dir[PLAN_HOPS];
 	/*
 	 * Bit per inode: directories the kernel has listed, hence has
@@ -90,15 +97,17 @@ struct ahead_plan {
  */
 void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
 		     uint64_t ino, size_t min_span, size_t max_span);
-/*
- * A directory pushed to its end is followed, like tar and cp -r go on, by
- * the next files in tree order (ahead_plan_take), up to span files past
- * the last miss, once the reader has been seen to go from one directory to
- * the next in that order.
- */
 /* Files up to this size are pushed (fs/push.c pushes one window at a time). */
 #define PLAN_MAX_SIZE ((uint64_t)16 << 20)
-/* The next file to push (not empty, at most PLAN_MAX_SIZE), or 0. */
+/*
+ * The next file to push (not empty, at most PLAN_MAX_SIZE), or 0.  A
+ * directory pushed to its end is followed, as tar and cp -r go on, by the
+ * next files in tree order, up to span files past the last miss, once the
+ * reader has twice gone from one directory to the next in that order.
+ */
 uint64_t ahead_plan_take(struct ahead_plan *p, const struct tree *t);
+/* The reader has stopped (fs/push.c: no request for a while): the next
+ * miss starts a new run, the reader's order unknown. */
+void ahead_plan_forget(struct ahead_plan *p);
 
 #endif

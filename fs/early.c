@@ -60,17 +60,18 @@ static int accounts_moved(const struct tree *top, const struct tree *t)
 	return 0;
 }
 
+/* The push's way to the lister (fs/push.h). */
+static void ask_list(void *ctx, uint64_t dir)
+{
+	listahead_request(ctx, dir);
+}
+
 /*
  * The first time the receiving thread finds the tree ready: what serves
  * files (render-ahead, report watcher, page cache push) starts only now,
  * and never once the loop has ended (a push then could wait for ever on a
  * reader's page whose READ nobody answers).
  */
-static void ask_list(void *ctx, uint64_t dir)
-{
-	listahead_request(ctx, dir);
-}
-
 static void go_live(struct ccmfs *fs)
 {
 	if (fs->live || !fs->tree)

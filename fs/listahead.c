@@ -17,7 +17,10 @@
  * meet once, about halfway.  The lister only goes on while a reader
  * walks: it lists at most twice as many entries as the directories the
  * readers opened hold, plus LISTAHEAD_SLACK, so a reader that stops, or
- * never walked, leaves little behind in the kernel.
+ * never walked, leaves little behind in the kernel.  The push asks for
+ * one more directory at a time besides (listahead_request): the next one
+ * of a reader that reads files in tree order, which it is about to list
+ * anyway.
  *
  * The lister goes through a private clone of the mount (open_tree), made
  * for each listing: a directory it holds open then never makes an
@@ -137,9 +140,13 @@ static uint64_t take(struct listahead *la)
 	if (la->off)
 		return 0;
 	if (la->urgent) {
+		/* The push's: unless a reader lists it itself. */
 		d = la->urgent;
 		la->urgent = 0;
-		return d;
+		if (!bit(la->opened, d)) {
+			la->lister_entries += tree_node(la->t, d)->nchildren;
+			return d;
+		}
 	}
 	if (la->reader_dirs < LISTAHEAD_MIN_DIRS)
 		return 0;

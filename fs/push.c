@@ -15,9 +15,11 @@
  * reader waits for ever: the push only runs with fs/guard.c watching, which
  * then aborts the connection.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "guard.h"
 #include "loop.h"
@@ -50,7 +52,8 @@ static int render(const struct tree *t, uint64_t ino, uint64_t size,
  * KiB, each rendering its window again, while the pushers wait for it.
  * 1 when all of it is in the page cache.
  */
-static int push_file(struct push *p, uint64_t ino, struct ccm_buf *buf)
+static int push_file(struct push *p, uint64_t ino, struct ccm_buf *buf,
+		     int *noent)
 {
 	uint64_t size = tree_node(p->t, ino)->size;
 	size_t lo = 0;
@@ -70,9 +73,13 @@ static int push_file(struct push *p, uint64_t ino, struct ccm_buf *buf)
 		bv.buf[0].size = n;
 		/* Fails (ENOENT) for a file the kernel has no inode for:
 		 * nothing to do, its READ renders it. */
-		if (fuse_lowlevel_notify_store(p->se, ino, (off_t)lo, &bv,
-					       0) != 0)
+		int err = fuse_lowlevel_notify_store(p->se, ino, (off_t)lo,
+						     &bv, 0);
+
+		if (err) {
+			*noent = err == -ENOENT;
 			return 0;
+		}
 		lo += n;
 	}
 	return 1;
@@ -109,6 +116,14 @@ static void recycle(struct push *p, uint64_t ino)
 	pthread_mutex_lock(&p->lock);
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void *pusher(void *arg)
 {
 	struct push *p = arg;
@@ -129,7 +144,7 @@ static void *pusher(void *arg)
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
 		uint64_t ino = ahead_plan_take(&p->plan, p->t);
-		int stored;
+		int stored, noent = 0;
 
 		if (!ino) {
 			uint64_t dir = p->plan.want_list;
@@ -149,9 +164,17 @@ static void *pusher(void *arg)
 			pthread_cond_wait(&p->cond, &p->lock);
 			continue;
 		}
+		p->active = now_ms();
 		pthread_mutex_unlock(&p->lock);
-		stored = push_file(p, ino, &buf);
+		stored = push_file(p, ino, &buf, &noent);
 		pthread_mutex_lock(&p->lock);
+		if (noent) {
+			/* The kernel has dropped the directory's inodes
+			 * since it was listed: no more hops into it. */
+			uint64_t dir = tree_node(p->t, ino)->parent;
+
+			p->listed[dir >> 3] &= (uint8_t)~(1u << (dir & 7));
+		}
 		p->stored += stored;
 		if (stored && !p->keep)
 			recycle(p, ino);
@@ -204,13 +227,23 @@ void push_listed(struct push *p, uint64_t dir)
 
 void push_miss(struct push *p, uint64_t ino)
 {
+	uint64_t now;
+
 	if (!p->started)
 		return;
 	pthread_mutex_lock(&p->lock);
 	p->misses++;
+	now = now_ms();
+	/* Nothing taken nor missed for a while: whoever reads now is not
+	 * the reader the plan followed (its next directories, and the
+	 * misses it would take for races, are another reader's). */
+	if (now - p->active > PUSH_IDLE_MS)
+		ahead_plan_forget(&p->plan);
+	p->active = now;
 	ahead_plan_miss(&p->plan, p->t, ino, PUSH_FILES, PUSH_FILES_MAX);
-	if (p->plan.next < p->plan.end)
-		pthread_cond_broadcast(&p->cond);
+	/* Also when the run is empty: the plan may go on into the next
+	 * directory now. */
+	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -241,5 +274,6 @@ void push_end(struct push *p)
 	pthread_mutex_destroy(&p->lock);
 	free(p->listed);
 	p->listed = NULL;
+	p->plan.listed = NULL;
 	p->started = 0;
 }

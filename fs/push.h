@@ -17,6 +17,8 @@
  * at most (ahead_plan_miss). */
 #define PUSH_FILES 64
 #define PUSH_FILES_MAX 2048
+/* A miss after this long without one, or a push, starts a new plan. */
+#define PUSH_IDLE_MS 2000
 /* Larger files are rendered and pushed this much at a time. */
 #define PUSH_WINDOW ((size_t)1 << 20)
 /* Rendering is most of a push: two threads keep ahead of tar. */
@@ -46,6 +48,7 @@ struct push {
 	uint64_t npushed;
 	uint64_t stored, misses, recycled;	/* for the debug log */
 	uint8_t *listed;	/* bit per inode: the kernel listed it */
+	uint64_t active;	/* ms (monotonic) of the last take or miss */
 	/* Asks for a directory to be listed (fs/listahead.c), without
 	 * waiting; push_listed follows once it is. */
 	void (*ask_list)(void *ctx, uint64_t dir);

@@ -93,7 +93,9 @@ static inline int ccm_buf_room(const struct ccm_buf *b, size_t n)
 static inline void ccm_buf_put(struct ccm_buf *b, const void *p, size_t n)
 {
 	if (ccm_buf_room(b, n)) {
-		memcpy(b->p + b->len, p, n);
+		/* p may be NULL when n is 0: not for memcpy. */
+		if (n)
+			memcpy(b->p + b->len, p, n);
 		b->len += n;
 		return;
 	}

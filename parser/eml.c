@@ -157,7 +157,6 @@ static void b64_line_ssse3(const unsigned char *in, char *o)
 	b64_step(in + 36, o + 48);
 	b64_step(in + 48, o + 64);
 }
-#endif
 
 /*
  * The same with AVX2, two groups of 12 bytes a step (one per 128-bit
@@ -233,6 +232,8 @@ static char *b64_lines_ssse3(const unsigned char *in, size_t n, char *o,
 	}
 	return o;
 }
+
+#endif
 
 static void b64pairs_make(void)
 {
