@@ -27,6 +27,7 @@ struct ccmfs {
 	int live;		/* go_live has run (receiving thread only) */
 	int want_push;		/* the guard runs: go_live starts the push */
 	int keep_pushed;	/* -o keeppushed (fs/push.c recycle) */
+	int no_xattr;		/* -o noxattr: ENOSYS, the kernel stops asking */
 	int want_listahead;	/* go_live starts the lister (listahead.c) */
 	const char *mountpoint;	/* absolute */
 	pid_t guard;		/* fs/guard.c, or -1 */

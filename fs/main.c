@@ -50,6 +50,8 @@ static const char usage_text[] =
 	"                         cache once the reader has passed them\n"
 	"       nolistahead       (mount) do not list directories ahead of\n"
 	"                         a reader walking the tree\n"
+	"       noxattr           (mount) no user.ccmail.* xattrs: cp -a\n"
+	"                         then copies without asking for them\n"
 	"       spin=USEC         (mount) poll for requests USEC microseconds\n"
 	"                         after each one, rendering ahead (default\n"
 	"                         100; 0 never)\n"

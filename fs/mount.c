@@ -37,7 +37,7 @@ static int use_syslog;
 static enum tree_layout layout = TREE_LAYOUT_PLAIN;
 static struct index_opts iopts;
 static unsigned spin_us = 100;
-static int no_push, keep_pushed, no_listahead;
+static int no_push, keep_pushed, no_listahead, no_xattr;
 static const char *listahead_why;
 
 static void log_line(enum fuse_log_level level, const char *fmt, va_list ap)
@@ -109,6 +109,10 @@ static int split_one(void *ctx, const char *kv, const char *raw)
 	}
 	if (r > 0 && !strcmp(kv, "nolistahead")) {
 		no_listahead = 1;
+		return 0;
+	}
+	if (r > 0 && !strcmp(kv, "noxattr")) {
+		no_xattr = 1;
 		return 0;
 	}
 	if (r > 0)
@@ -512,6 +516,7 @@ int ccmfs_mount_main(int argc, char **argv)
 		guard = guard_start(co.mountpoint);
 	fs.want_push = !no_push && guard > 0;
 	fs.keep_pushed = keep_pushed;
+	fs.no_xattr = no_xattr;
 	if (!listahead_why && guard <= 0)
 		listahead_why = "off (needs a writable /sys/fs/fuse/connections)";
 	fs.want_listahead = !listahead_why;

@@ -851,10 +851,26 @@ static void reply_xattr_buf(fuse_req_t req, int err, struct ccm_buf *b,
 		fuse_reply_buf(req, b->p, b->len);
 }
 
+/*
+ * cp -a copies every xattr: 11 round trips a file (list twice, each name
+ * twice, the ACL), 25 s for 100,000 messages against 2.6 s for tar
+ * (BENCHMARKS, session 13).  FUSE caches no xattr; only ENOSYS makes the
+ * kernel stop asking, for the whole mount.
+ */
+static int no_xattr(fuse_req_t req)
+{
+	if (!fs_of(req)->no_xattr)
+		return 0;
+	fuse_reply_err(req, ENOSYS);
+	return 1;
+}
+
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct ccm_buf b;
 
+	if (no_xattr(req))
+		return;
 	if (await_tree(req, EARLY_LISTXATTR, ino, NULL, size, 0, NULL))
 		return;
 	ccm_buf_init(&b);
@@ -868,6 +884,8 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 {
 	struct ccm_buf b;
 
+	if (no_xattr(req))
+		return;
 	if (await_tree(req, EARLY_GETXATTR, ino, name, size, 0, NULL))
 		return;
 	ccm_buf_init(&b);

@@ -55,4 +55,25 @@ print("maildir: %d messages checked, %d failures" % (n, bad))
 sys.exit(1 if bad or n == 0 else 0)
 PY
 umount_fs "$TMP/m"
+
+# -o noxattr: no xattrs, and the kernel is told so once (ENOSYS), so that
+# cp -a asks nothing per file; the copy is the same otherwise.
+: >"$TMP/daemon.log"
+mount_fs "$TMP/m" "$TMP/e.ccm" -o layout=maildir,noxattr -d
+f=$(find "$TMP/m" -type f -name '*ccmailfs*' | head -n 1)
+python3 - "$f" <<'PY' && ok "noxattr: no xattrs" || fail "noxattr: xattrs still there"
+import errno, os, sys
+try:
+    names = os.listxattr(sys.argv[1])
+except OSError as e:
+    sys.exit(0 if e.errno in (errno.ENOTSUP, errno.EOPNOTSUPP) else 1)
+sys.exit(1)
+PY
+cp -a "$TMP/m" "$TMP/cpa"
+diff -r "$TMP/x" "$TMP/cpa" >/dev/null && ok "noxattr: cp -a copy equals the extract" ||
+	fail "noxattr: cp -a copy differs"
+umount_fs "$TMP/m"
+n=$(grep -c "opcode: GETXATTR\|opcode: LISTXATTR" "$TMP/daemon.log")
+[ "$n" -le 2 ] && ok "noxattr: $n xattr requests for cp -a of the mount" ||
+	fail "noxattr: $n xattr requests for cp -a of the mount"
 finish
