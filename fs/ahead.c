@@ -362,7 +362,7 @@ static int plan_hop(struct ahead_plan *p, const struct tree *t)
 	    p->nhops >= PLAN_HOPS || p->end < tree_node(t, dir)->nchildren ||
 	    !tree_order_next(t, &dir, &pos))
 		return 0;
-	if (p->listed && !((p->listed[dir >> 3] >> (dir & 7)) & 1)) {
+	if (p->listed && !tree_bit(p->listed, dir)) {
 		if (p->asked != dir)
 			p->want_list = dir;
 		return 0;

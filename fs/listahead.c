@@ -68,16 +68,6 @@ static int clone_mount(const char *path)
 			    OPEN_TREE_CLONE | O_CLOEXEC);
 }
 
-static int bit(const uint8_t *b, uint64_t i)
-{
-	return (b[i >> 3] >> (i & 7)) & 1;
-}
-
-static void set_bit(uint8_t *b, uint64_t i)
-{
-	b[i >> 3] |= (uint8_t)(1u << (i & 7));
-}
-
 /*
  * List directory ino through a clone of the mount, to its end (only a
  * complete listing is kept by the kernel).  NULL, or why that cannot be
@@ -143,7 +133,7 @@ static uint64_t take(struct listahead *la)
 		/* The push's: unless a reader lists it itself. */
 		d = la->urgent;
 		la->urgent = 0;
-		if (!bit(la->opened, d)) {
+		if (!tree_bit(la->opened, d)) {
 			la->lister_entries += tree_node(la->t, d)->nchildren;
 			return d;
 		}
@@ -152,7 +142,7 @@ static uint64_t take(struct listahead *la)
 		return 0;
 	while (la->next > 0) {
 		d = la->dirs[la->next - 1];
-		if (bit(la->opened, d)) {
+		if (tree_bit(la->opened, d)) {
 			/* Opened by a reader, which lists it itself. */
 			la->next--;
 			continue;
@@ -226,7 +216,7 @@ static void *lister(void *arg)
 int listahead_start(struct listahead *la, const struct tree *t,
 		    const char *root, pid_t guard)
 {
-	size_t bytes = (t->nnodes + 1 + 7) / 8;
+	size_t bytes = tree_bitmap_bytes(t);
 
 	memset(la, 0, sizeof(*la));
 	if (!root || root[0] != '/' || guard <= 0)
@@ -280,8 +270,8 @@ void listahead_opened(struct listahead *la, uint64_t ino, pid_t pid)
 	    pid == __atomic_load_n(&la->tid, __ATOMIC_ACQUIRE))
 		return;
 	pthread_mutex_lock(&la->lock);
-	if (!bit(la->opened, ino)) {
-		set_bit(la->opened, ino);
+	if (!tree_bit(la->opened, ino)) {
+		tree_bit_set(la->opened, ino, 1);
 		la->reader_dirs++;
 		la->reader_entries += tree_node(la->t, ino)->nchildren;
 		pthread_cond_signal(&la->cond);

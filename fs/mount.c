@@ -85,8 +85,19 @@ struct split {
 /* One option of -o: ours are taken, the rest go to libfuse as written. */
 static int split_one(void *ctx, const char *kv, const char *raw)
 {
+	/* The mount's on/off options. */
+	static const struct {
+		const char *name;
+		int *set;
+	} flags[] = {
+		{ "nopush", &no_push },
+		{ "keeppushed", &keep_pushed },
+		{ "nolistahead", &no_listahead },
+		{ "noxattr", &no_xattr },
+	};
 	struct split *sp = ctx;
 	char err[256];
+	size_t i;
 	int r = index_option(kv, &iopts);
 
 	if (r > 0 && !strncmp(kv, "spin=", 5)) {
@@ -99,22 +110,11 @@ static int split_one(void *ctx, const char *kv, const char *raw)
 		spin_us = (unsigned)v;
 		return 0;
 	}
-	if (r > 0 && !strcmp(kv, "nopush")) {
-		no_push = 1;
-		return 0;
-	}
-	if (r > 0 && !strcmp(kv, "keeppushed")) {
-		keep_pushed = 1;
-		return 0;
-	}
-	if (r > 0 && !strcmp(kv, "nolistahead")) {
-		no_listahead = 1;
-		return 0;
-	}
-	if (r > 0 && !strcmp(kv, "noxattr")) {
-		no_xattr = 1;
-		return 0;
-	}
+	for (i = 0; r > 0 && i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (!strcmp(kv, flags[i].name)) {
+			*flags[i].set = 1;
+			return 0;
+		}
 	if (r > 0)
 		r = tree_layout_option(kv, &layout);
 	if (r < 0)

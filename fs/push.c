@@ -173,7 +173,7 @@ static void *pusher(void *arg)
 			 * since it was listed: no more hops into it. */
 			uint64_t dir = tree_node(p->t, ino)->parent;
 
-			p->listed[dir >> 3] &= (uint8_t)~(1u << (dir & 7));
+			tree_bit_set(p->listed, dir, 0);
 		}
 		p->stored += stored;
 		if (stored && !p->keep)
@@ -190,7 +190,7 @@ int push_start(struct push *p, struct fuse_session *se, const struct tree *t,
 {
 
 	memset(p, 0, sizeof(*p));
-	p->listed = calloc(1, (t->nnodes + 1 + 7) / 8);
+	p->listed = calloc(1, tree_bitmap_bytes(t));
 	if (!p->listed)
 		return -1;
 	p->plan.listed = p->listed;
@@ -219,7 +219,7 @@ void push_listed(struct push *p, uint64_t dir)
 	if (!p->started || dir > p->t->nnodes)
 		return;
 	pthread_mutex_lock(&p->lock);
-	p->listed[dir >> 3] |= (uint8_t)(1u << (dir & 7));
+	tree_bit_set(p->listed, dir, 1);
 	if (p->plan.asked == dir)
 		pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);

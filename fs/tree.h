@@ -86,6 +86,26 @@ uint64_t tree_child(const struct tree *t, uint64_t ino, size_t i);
 #define TREE_DIR_BLKSIZE_MIN (1 << 15)
 #define TREE_DIRENT_ROOM 256
 blksize_t tree_dir_blksize(uint64_t nchildren);
+
+/* A bit per inode (the lister's opened, the push's listed): calloc this
+ * many bytes. */
+static inline size_t tree_bitmap_bytes(const struct tree *t)
+{
+	return (t->nnodes + 1 + 7) / 8;
+}
+
+static inline int tree_bit(const uint8_t *b, uint64_t ino)
+{
+	return (b[ino >> 3] >> (ino & 7)) & 1;
+}
+
+static inline void tree_bit_set(uint8_t *b, uint64_t ino, int on)
+{
+	if (on)
+		b[ino >> 3] |= (uint8_t)(1u << (ino & 7));
+	else
+		b[ino >> 3] &= (uint8_t)~(1u << (ino & 7));
+}
 /* Attributes: mode 0444/0555, nlink, size, times, block size; uid/gid
  * left 0. */
 int tree_stat(const struct tree *t, uint64_t ino, struct stat *st);
