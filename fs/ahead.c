@@ -269,6 +269,49 @@ void ahead_plan_forget(struct ahead_plan *p)
 	p->nhops = 0;
 	p->ignored = 0;
 	p->tree_order = 0;
+	p->wire = 0;
+	p->taken = 0;
+}
+
+/*
+ * The reader has read the wire: it follows the run, and is half a span
+ * behind the plan.  A wire in the directory the plan is in is an ordinary
+ * miss inside the run (1 to carry on).  One in a directory the plan has
+ * since left through the next ones renews the budget they took from the
+ * span, from the wire on, and leaves the run as it is (0).
+ */
+static int plan_wire(struct ahead_plan *p, const struct tree *t,
+		     const struct tree_node *n, size_t pos, size_t max_span)
+{
+	const struct tree_node *d;
+	unsigned i, k = p->wire_hops;
+
+	p->wire = 0;
+	p->wires++;
+	if (p->span < max_span)
+		p->span = 2 * p->span < max_span ? 2 * p->span : max_span;
+	if (n->parent == p->dir || k >= p->nhops ||
+	    p->hop_dir[k] != n->parent)
+		return 1;
+	for (i = k; i < p->nhops; i++)
+		p->hop_dir[i - k] = p->hop_dir[i];
+	p->nhops -= k;
+	p->since = p->since > p->wire_since ? p->since - p->wire_since : 0;
+	p->taken = p->taken > p->wire_taken ? p->taken - p->wire_taken : 0;
+	/* The run in the plan's directory may have stopped short of its
+	 * end for want of budget: it goes on with the budget renewed. */
+	d = tree_node(t, p->dir);
+	if (p->since < p->span && p->end < d->nchildren) {
+		size_t more = d->nchildren - p->end;
+
+		if (more > p->span - p->since)
+			more = p->span - p->since;
+		p->end += more;
+		p->since += more;
+	}
+	p->last = pos;
+	p->ignored = 0;
+	return 0;
 }
 
 void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
@@ -286,6 +329,8 @@ void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
 		return;
 	if (p->dir == n->parent && !p->hopped && pos == p->last)
 		return;		/* the same file again */
+	if (p->wire == ino && !plan_wire(p, t, n, pos, max_span))
+		return;
 	/* In a directory the plan went on through since the last miss, a
 	 * file it took that a pusher has yet to store: the reader caught
 	 * up with the pushers, and the plan is still ahead of it.  Many in
@@ -347,6 +392,8 @@ void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
 	p->nhops = 0;
 	p->ignored = 0;
 	p->since = p->end - (pos + 1);
+	p->wire = 0;
+	p->taken = p->next - (pos + 1);
 }
 
 /* Past the end of a directory, on to the next files in tree order, when
@@ -380,6 +427,20 @@ static int plan_hop(struct ahead_plan *p, const struct tree *t)
 	return 1;
 }
 
+/* The run has reached its directory's end: ask for the next directory's
+ * listing now, for it to be there when the pushers get to it. */
+static void plan_ask_early(struct ahead_plan *p, const struct tree *t)
+{
+	uint64_t dir = p->dir;
+	size_t pos = tree_node(t, dir)->nchildren;
+
+	p->peeked = p->dir;
+	if (p->listed && p->tree_order >= PLAN_TREE_ORDER &&
+	    tree_order_next(t, &dir, &pos) && !tree_bit(p->listed, dir) &&
+	    p->asked != dir)
+		p->want_list = dir;
+}
+
 uint64_t ahead_plan_take(struct ahead_plan *p, const struct tree *t)
 {
 	do {
@@ -388,9 +449,23 @@ uint64_t ahead_plan_take(struct ahead_plan *p, const struct tree *t)
 			uint64_t ino = t->children[d->first + p->next++];
 			const struct tree_node *n = tree_node(t, ino);
 
-			if (n && n->kind == TREE_ENTRY && n->size > 0 &&
-			    n->size <= PLAN_MAX_SIZE)
-				return ino;
+			if (!n || n->kind != TREE_ENTRY || n->size == 0 ||
+			    n->size > PLAN_MAX_SIZE)
+				continue;
+			if (p->wire_min && !p->wire &&
+			    p->span >= p->wire_min &&
+			    p->taken >= p->span / 2) {
+				p->wire = ino;
+				p->wire_since = p->since - (p->end - p->next);
+				p->wire_hops = p->nhops;
+				p->wire_taken = p->taken;
+				continue;
+			}
+			p->taken++;
+			if (p->peeked != p->dir &&
+			    p->end >= tree_node(t, p->dir)->nchildren)
+				plan_ask_early(p, t);
+			return ino;
 		}
 	} while (plan_hop(p, t));
 	return 0;

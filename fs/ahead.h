@@ -64,9 +64,10 @@ int ahead_step(struct ahead *p);
 /*
  * The plan of files to push into the kernel's page cache (fs/push.c).
  * Files found there send no request, so the plan only learns of the
- * reader's progress when it misses: at the end of the pushed run, or
- * inside it when the pusher has fallen behind.  Either extends the run
- * to span files after the miss.  Pure bookkeeping, like the above.
+ * reader's progress when it misses: at the wire (below), at the end of
+ * the pushed run, or inside it when the pusher has fallen behind.  Each
+ * extends the run to span files after the miss.  Pure bookkeeping, like
+ * the above.
  */
 struct ahead_plan {
 	uint64_t dir;		/* 0: no run */
@@ -87,7 +88,24 @@ struct ahead_plan {
 	 */
 	const uint8_t *listed;
 	uint64_t want_list, asked;
+	uint64_t peeked;	/* the last dir plan_ask_early looked past */
 	uint64_t hops;		/* for the debug log */
+	/*
+	 * The wire: one file of a run, half a span after the last miss,
+	 * left unpushed.  The reader's READ of it is the only news of its
+	 * progress through pushed files; arriving while the pushers still
+	 * have the run's second half to push, it extends the run before they
+	 * run out (else they wait idle at the run's end, and the reader then
+	 * waits for them).  Runs of at least wire_min files have one; 0:
+	 * none.
+	 */
+	size_t wire_min;
+	uint64_t wire;		/* 0: not set */
+	size_t taken;		/* files taken past the reader's last miss */
+	size_t wire_since;	/* the part of since up to the wire */
+	size_t wire_taken;	/* taken when the wire was set */
+	unsigned wire_hops;	/* nhops when the wire was set */
+	uint64_t wires;		/* reached by the reader, for the debug log */
 };
 
 /*

@@ -567,11 +567,13 @@ int ccmfs_mount_main(int argc, char **argv)
 	if (co.foreground && co.debug)
 		say("page cache push: %llu files pushed, %llu later dropped, "
 		    "%llu reads of a file's start reached the daemon, "
-		    "%llu directories entered before the reader",
+		    "%llu directories entered before the reader, "
+		    "%llu wires read",
 		    (unsigned long long)fs.push.stored,
 		    (unsigned long long)fs.push.recycled,
 		    (unsigned long long)fs.push.misses,
-		    (unsigned long long)fs.push.plan.hops);
+		    (unsigned long long)fs.push.plan.hops,
+		    (unsigned long long)fs.push.plan.wires);
 	if (co.foreground && co.debug)
 		say("list ahead: %s%s, %llu directories listed",
 		    listahead_state(&fs.listahead) ? "" :

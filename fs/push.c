@@ -144,23 +144,22 @@ static void *pusher(void *arg)
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
 		uint64_t ino = ahead_plan_take(&p->plan, p->t);
+		uint64_t dir = p->plan.want_list;
 		int stored, noent = 0;
 
-		if (!ino) {
-			uint64_t dir = p->plan.want_list;
-
-			if (dir && p->ask_list) {
-				/* The plan would go on into a directory not
-				 * listed yet: have it listed (push_listed
-				 * wakes us), rather than wait for the reader
-				 * to get there. */
-				p->plan.want_list = 0;
-				p->plan.asked = dir;
-				pthread_mutex_unlock(&p->lock);
-				p->ask_list(p->ask_ctx, dir);
-				pthread_mutex_lock(&p->lock);
+		if (dir && p->ask_list) {
+			/* The plan goes on, or is about to, into a directory
+			 * not listed yet: have it listed (push_listed wakes
+			 * us), rather than wait for the reader to get there. */
+			p->plan.want_list = 0;
+			p->plan.asked = dir;
+			pthread_mutex_unlock(&p->lock);
+			p->ask_list(p->ask_ctx, dir);
+			pthread_mutex_lock(&p->lock);
+			if (!ino)
 				continue;
-			}
+		}
+		if (!ino) {
 			pthread_cond_wait(&p->cond, &p->lock);
 			continue;
 		}
@@ -171,9 +170,8 @@ static void *pusher(void *arg)
 		if (noent) {
 			/* The kernel has dropped the directory's inodes
 			 * since it was listed: no more hops into it. */
-			uint64_t dir = tree_node(p->t, ino)->parent;
-
-			tree_bit_set(p->listed, dir, 0);
+			tree_bit_set(p->listed, tree_node(p->t, ino)->parent,
+				     0);
 		}
 		p->stored += stored;
 		if (stored && !p->keep)
@@ -194,6 +192,9 @@ int push_start(struct push *p, struct fuse_session *se, const struct tree *t,
 	if (!p->listed)
 		return -1;
 	p->plan.listed = p->listed;
+	/* A wire in every run: the pushers need never wait at a run's end
+	 * for a reader that keeps up (BENCHMARKS, session 14). */
+	p->plan.wire_min = PUSH_FILES;
 	p->guard = guard;
 	p->keep = keep;
 	p->se = se;

@@ -367,9 +367,10 @@ static void set_listed(uint8_t *b, uint64_t i)
  * only_dir, one of the directory it is in.  *asks counts the plan's
  * requests for a listing.
  */
-static size_t read_along(const struct tree *t, const uint64_t *seq,
-			 size_t n, int only_dir, enum listing how,
-			 size_t *asks)
+static size_t read_along_wired(const struct tree *t, const uint64_t *seq,
+			       size_t n, int only_dir, enum listing how,
+			       size_t *asks, size_t min_span, size_t max_span,
+			       size_t wire_min, size_t *dry)
 {
 	struct ahead_plan p;
 	uint64_t got[64];
@@ -378,6 +379,8 @@ static size_t read_along(const struct tree *t, const uint64_t *seq,
 	size_t i, k, ng, misses = 0, last_miss = 0;
 
 	memset(&p, 0, sizeof(p));
+	p.wire_min = wire_min;
+	*dry = 0;
 	memset(pushed, 0, sizeof(pushed));
 	memset(listed, 0, sizeof(listed));
 	assert_true(n <= sizeof(pushed));
@@ -390,8 +393,15 @@ static size_t read_along(const struct tree *t, const uint64_t *seq,
 		if (pushed[i])
 			continue;
 		misses++;
+		/* Nothing pushed is left in front of a reader known to read
+		 * in tree order, with files still to read: the pushers ran
+		 * out before it came, and waited. */
+		for (k = i + 1; k < n && !pushed[k]; k++)
+			;
+		*dry += k == n && i + 1 < n &&
+			p.tree_order >= PLAN_TREE_ORDER;
 		last_miss = i;
-		ahead_plan_miss(&p, t, seq[i], 2, 4);
+		ahead_plan_miss(&p, t, seq[i], min_span, max_span);
 		for (;;) {
 			ng = take_all(&p, t, got, 64);
 			for (k = 0; k < ng; k++) {
@@ -399,7 +409,7 @@ static size_t read_along(const struct tree *t, const uint64_t *seq,
 				uint64_t dir = tree_node(t, got[k])->parent;
 
 				assert_true(at > i && at < n);
-				assert_true(at <= last_miss + 4);
+				assert_true(at <= last_miss + max_span);
 				assert_true(how == ALL_LISTED ||
 					    is_listed(listed, dir));
 				if (only_dir)
@@ -419,6 +429,15 @@ static size_t read_along(const struct tree *t, const uint64_t *seq,
 		}
 	}
 	return misses;
+}
+
+static size_t read_along(const struct tree *t, const uint64_t *seq,
+			 size_t n, int only_dir, enum listing how,
+			 size_t *asks)
+{
+	size_t dry;
+
+	return read_along_wired(t, seq, n, only_dir, how, asks, 2, 4, 0, &dry);
 }
 
 /*
@@ -475,6 +494,44 @@ static void test_plan_tree_order(void **state)
 	ccm_options_release(&o);
 }
 
+/*
+ * The wire: the reader's miss on the file left unpushed halfway through a
+ * run tells the plan of its progress while the rest of the run is still
+ * to push, so the pushers do not run out and wait for it at every run's
+ * end.  Every file is still pushed at most span files past the reader's
+ * last miss, and never one it has passed (read_along's checks).
+ */
+static void test_plan_wire(void **state)
+{
+	const char *src[] = { "data/sample.ccm" };
+	struct ccm_archive *a;
+	struct ccm_options o;
+	struct tree *t;
+	uint64_t seq[256];
+	size_t n, asks, plain, wired, dry_plain, dry_wired, dry_small;
+
+	(void)state;
+	ccm_options_init(&o);
+	assert_int_equal(ccm_archive_open(&a, src, 1, &o), 0);
+	assert_int_equal(tree_build(&t, a, TREE_LAYOUT_PLAIN), 0);
+	n = tar_order(t, 1, seq, 0, 256);
+	plain = read_along_wired(t, seq, n, 0, ALL_LISTED, &asks, 4, 8, 0,
+				 &dry_plain);
+	wired = read_along_wired(t, seq, n, 0, ALL_LISTED, &asks, 4, 8, 4,
+				 &dry_wired);
+	assert_true(dry_plain > 0);
+	assert_int_equal(dry_wired, 0);
+	/* At the cost of one more READ a run, at most. */
+	assert_true(wired > plain && wired <= 2 * plain);
+	/* Runs shorter than wire_min have none. */
+	assert_int_equal(read_along_wired(t, seq, n, 0, ALL_LISTED, &asks,
+					  4, 8, 16, &dry_small), plain);
+	assert_int_equal(dry_small, dry_plain);
+	tree_free(t);
+	ccm_archive_free(a);
+	ccm_options_release(&o);
+}
+
 /* Hints that are never read (their files came from the page cache) do
  * not use up the slots: the newest is still rendered. */
 static void test_hint_slots(void **state)
@@ -522,6 +579,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
 		cmocka_unit_test(test_plan_dirs),
 		cmocka_unit_test(test_plan_tree_order),
+		cmocka_unit_test(test_plan_wire),
 		cmocka_unit_test(test_hint_slots),
 	};
 
