@@ -10,12 +10,10 @@
  * with others: the kernel makes their inodes and dentries then, and caches
  * the listings (cache_readdir), so the reader finds both ready.
  *
- * The thread walks from the far end of the tree backwards, towards the
- * reader: listing just ahead of it does not work, as the reader, which
- * only stats what is listed, goes faster than the lister and catches up
- * (both then list the same directory).  Walking towards each other, they
- * meet once, about halfway.  The lister only goes on while a reader
- * walks: it lists at most twice as many entries as the directories the
+ * The thread takes the directories in the order fs/listplan.c gives:
+ * from a quarter of the way ahead of the reader forward, so that a
+ * reader that stats what it lists walks behind it, and lists only that
+ * first quarter itself.  The lister only goes on while a reader walks: it lists at most twice as many entries as the directories the
  * readers opened hold, plus LISTAHEAD_SLACK, so a reader that stops, or
  * never walked, leaves little behind in the kernel.  The push asks for
  * one more directory at a time besides (listahead_request): the next one
@@ -54,6 +52,7 @@
 
 #include "guard.h"
 #include "listahead.h"
+#include "listplan.h"
 #include "loop.h"
 
 #define FUSE_SUPER_MAGIC 0x65735546
@@ -126,6 +125,7 @@ static const char *list_one(struct listahead *la, uint64_t ino,
 static uint64_t take(struct listahead *la)
 {
 	uint64_t d;
+	size_t pos;
 
 	if (la->off)
 		return 0;
@@ -134,23 +134,20 @@ static uint64_t take(struct listahead *la)
 		d = la->urgent;
 		la->urgent = 0;
 		if (!tree_bit(la->opened, d)) {
+			listplan_taken(&la->plan, listplan_pos(&la->plan, d));
 			la->lister_entries += tree_node(la->t, d)->nchildren;
 			return d;
 		}
 	}
 	if (la->reader_dirs < LISTAHEAD_MIN_DIRS)
 		return 0;
-	while (la->next > 0) {
-		d = la->dirs[la->next - 1];
-		if (tree_bit(la->opened, d)) {
-			/* Opened by a reader, which lists it itself. */
-			la->next--;
-			continue;
-		}
+	pos = listplan_peek(&la->plan);
+	if (pos < la->plan.n) {
+		d = la->plan.dirs[pos];
 		if (la->lister_entries + tree_node(la->t, d)->nchildren >
 		    2 * la->reader_entries + LISTAHEAD_SLACK)
 			return 0;
-		la->next--;
+		listplan_taken(&la->plan, pos);
 		la->lister_entries += tree_node(la->t, d)->nchildren;
 		return d;
 	}
@@ -169,23 +166,26 @@ static void *lister(void *arg)
 {
 	struct listahead *la = arg;
 	struct ccm_buf path;
-	size_t cap = (la->t->ndirs < la->t->nnodes ? la->t->ndirs
-						    : la->t->nnodes) + 1;
+	struct listplan plan;
 	const char *why;
 	uint64_t ino;
-	long n;
+	size_t i;
+	int err;
 
 	ccm_buf_init(&path);
 	__atomic_store_n(&la->tid, gettid(), __ATOMIC_RELEASE);
 	/* The walk's order, here rather than in the request that started
-	 * us (its cost grows with the tree). */
-	la->dirs = malloc(cap * sizeof(*la->dirs));
-	n = la->dirs ? tree_walk_dirs(la->t, la->dirs, cap) : -1;
+	 * us (its cost grows with the tree); then the directories readers
+	 * opened meanwhile. */
+	err = listplan_init(&plan, la->t);
 	pthread_mutex_lock(&la->lock);
-	if (n < 0) {
+	if (err) {
 		set_off(la, "out of memory");
 	} else {
-		la->next = (size_t)n;
+		la->plan = plan;
+		for (i = 0; i < plan.n; i++)
+			if (tree_bit(la->opened, plan.dirs[i]))
+				listplan_opened(&la->plan, i);
 	}
 	for (;;) {
 		ino = 0;
@@ -270,6 +270,7 @@ void listahead_opened(struct listahead *la, uint64_t ino, pid_t pid)
 	    pid == __atomic_load_n(&la->tid, __ATOMIC_ACQUIRE))
 		return;
 	pthread_mutex_lock(&la->lock);
+	listplan_opened(&la->plan, listplan_pos(&la->plan, ino));
 	if (!tree_bit(la->opened, ino)) {
 		tree_bit_set(la->opened, ino, 1);
 		la->reader_dirs++;
@@ -315,7 +316,7 @@ void listahead_end(struct listahead *la)
 	pthread_mutex_destroy(&la->lock);
 	pthread_cond_destroy(&la->cond);
 	free(la->root);
-	free(la->dirs);
+	listplan_release(&la->plan);
 	free(la->opened);
 	free(la->buf);
 	memset(la, 0, sizeof(*la));

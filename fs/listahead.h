@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "listplan.h"
 #include "tree.h"
 
 /* Readers must have opened this many directories before the lister
@@ -35,8 +36,7 @@ struct listahead {
 	/* The lister's own: */
 	int guarded, checked;
 	dev_t dev;		/* of the mount, from the first listing */
-	uint32_t *dirs;		/* every directory, in walk order */
-	size_t next;		/* the lister lists dirs[next - 1] next */
+	struct listplan plan;	/* which directory next (fs/listplan.c) */
 	uint8_t *opened;	/* bit per inode: opened by a reader */
 	uint64_t reader_dirs, reader_entries, lister_entries;
 	char *buf;
