@@ -271,11 +271,13 @@ void ahead_plan_forget(struct ahead_plan *p)
 	p->tree_order = 0;
 	p->wire = 0;
 	p->taken = 0;
+	p->peeked = 0;
 }
 
 /*
  * The reader has read the wire: it follows the run, and is half a span
- * behind the plan.  A wire in the directory the plan is in is an ordinary
+ * behind the plan.  If the pushers had taken all of the run, it was too
+ * short to keep them busy: the span doubles, as at a miss at its end.  A wire in the directory the plan is in is an ordinary
  * miss inside the run (1 to carry on).  One in a directory the plan has
  * since left through the next ones renews the budget they took from the
  * span, from the wire on, and leaves the run as it is (0).
@@ -288,7 +290,7 @@ static int plan_wire(struct ahead_plan *p, const struct tree *t,
 
 	p->wire = 0;
 	p->wires++;
-	if (p->span < max_span)
+	if (p->next >= p->end && p->span < max_span)
 		p->span = 2 * p->span < max_span ? 2 * p->span : max_span;
 	if (n->parent == p->dir || k >= p->nhops ||
 	    p->hop_dir[k] != n->parent)

@@ -111,7 +111,9 @@ struct ahead_plan {
 /*
  * Like the kernel's readahead window, the span starts at min_span files
  * and doubles, up to max_span, each time the reader misses at the very end
- * of the run: it read everything pushed, and no miss told where it was.
+ * of the run (it read everything pushed, and no miss told where it was),
+ * or reads the wire once everything planned was taken (the pushers had
+ * run out of work).
  */
 void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
 		     uint64_t ino, size_t min_span, size_t max_span);
@@ -122,6 +124,8 @@ void ahead_plan_miss(struct ahead_plan *p, const struct tree *t,
  * directory pushed to its end is followed, as tar and cp -r go on, by the
  * next files in tree order, up to span files past the last miss, once the
  * reader has twice gone from one directory to the next in that order.
+ * With wire_min set, the file half a span past the last miss is skipped:
+ * the wire, left for the reader to READ.
  */
 uint64_t ahead_plan_take(struct ahead_plan *p, const struct tree *t);
 /* The reader has stopped (fs/push.c: no request for a while): the next

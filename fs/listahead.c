@@ -13,7 +13,8 @@
  * The thread takes the directories in the order fs/listplan.c gives:
  * from a quarter of the way ahead of the reader forward, so that a
  * reader that stats what it lists walks behind it, and lists only that
- * first quarter itself.  The lister only goes on while a reader walks: it lists at most twice as many entries as the directories the
+ * first quarter itself.  The lister only goes on while a reader walks:
+ * it lists at most twice as many entries as the directories the
  * readers opened hold, plus LISTAHEAD_SLACK, so a reader that stops, or
  * never walked, leaves little behind in the kernel.  The push asks for
  * one more directory at a time besides (listahead_request): the next one

@@ -6,7 +6,7 @@
  * directory the lister has listed faster than one it must list itself:
  * at 100,000 entries, 145 ms against 425 ms, where the lister alone
  * takes 280 ms (BENCHMARKS, session 14).  A lister that walked from the
- * far end back towards the reader met it at about 60 % of the entries,
+ * far end back towards the reader met it at about 56 % of the entries,
  * and then had nothing left to do while the reader walked the rest.
  * This one starts a quarter of the way ahead of the reader and walks
  * forward: a reader that stats stays behind it to the end, and lists

@@ -45,8 +45,8 @@ compare directory "$TMP/srcdir"
 # readers through OPENDIR, one OPENDIR per directory opened until every
 # directory is listed (then ENOSYS ends them: fewer than the 3 x ndirs
 # opens of two ls -lR and a find), and at most a LOOKUP per directory (it
-# walks from the far end, where a folder's account may not be listed
-# yet); without it no OPENDIR (NO_OPENDIR) and no LOOKUP.  ls -lR opens
+# starts ahead of the reader, and may list a folder whose account is not
+# listed yet); without it no OPENDIR (NO_OPENDIR) and no LOOKUP.  ls -lR opens
 # every directory: the lister lists ahead.
 count() { grep -c "opcode: $1 " "$TMP/daemon.log" || true; }
 # The lister needs two CPUs, the guard (a writable fusectl) and

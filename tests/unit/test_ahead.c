@@ -217,6 +217,30 @@ static size_t take_all(struct ahead_plan *p, const struct tree *t,
 	return n;
 }
 
+/* The tree of data/sample.ccm: accounts, folders, 34 messages. */
+struct sample {
+	struct ccm_archive *a;
+	struct ccm_options o;
+	struct tree *t;
+};
+
+static struct tree *sample_open(struct sample *sm)
+{
+	const char *src[] = { "data/sample.ccm" };
+
+	ccm_options_init(&sm->o);
+	assert_int_equal(ccm_archive_open(&sm->a, src, 1, &sm->o), 0);
+	assert_int_equal(tree_build(&sm->t, sm->a, TREE_LAYOUT_PLAIN), 0);
+	return sm->t;
+}
+
+static void sample_close(struct sample *sm)
+{
+	tree_free(sm->t);
+	ccm_archive_free(sm->a);
+	ccm_options_release(&sm->o);
+}
+
 /* The push plan (fs/push.c): runs, catching up, growing, next directory. */
 static void test_plan(void **state)
 {
@@ -269,18 +293,14 @@ static void test_plan(void **state)
  * another, and only then. */
 static void test_plan_dirs(void **state)
 {
-	const char *src[] = { "data/sample.ccm" };
-	struct ccm_archive *a;
-	struct ccm_options o;
+	struct sample sm;
 	struct ahead_plan p;
 	struct tree *t;
 	uint64_t got[64], d[2];
 	size_t n, i;
 
 	(void)state;
-	ccm_options_init(&o);
-	assert_int_equal(ccm_archive_open(&a, src, 1, &o), 0);
-	assert_int_equal(tree_build(&t, a, TREE_LAYOUT_PLAIN), 0);
+	t = sample_open(&sm);
 	assert_int_equal(dirs_with_files(t, d, 2), 2);
 	/* ahead.c finds a file among its siblings by binary search. */
 	for (i = 0; i < t->nnodes; i++)
@@ -308,9 +328,7 @@ static void test_plan_dirs(void **state)
 	ahead_plan_miss(&p, t, tree_child(t, d[0], 1), 64, 64);
 	ahead_plan_miss(&p, t, tree_child(t, d[1], 0), 64, 64);
 	assert_int_equal(take_all(&p, t, got, 64), 0);
-	tree_free(t);
-	ccm_archive_free(a);
-	ccm_options_release(&o);
+	sample_close(&sm);
 }
 
 /* Files under dir in the order tar reads them: as listed, a
@@ -415,6 +433,8 @@ static size_t read_along_wired(const struct tree *t, const uint64_t *seq,
 				if (only_dir)
 					assert_int_equal(dir,
 						tree_node(t, seq[i])->parent);
+				/* Never the same file twice. */
+				assert_false(pushed[at]);
 				pushed[at] = 1;
 			}
 			if (!p.want_list || how != ASKED_TOO)
@@ -448,17 +468,13 @@ static size_t read_along(const struct tree *t, const uint64_t *seq,
  */
 static void test_plan_tree_order(void **state)
 {
-	const char *src[] = { "data/sample.ccm" };
-	struct ccm_archive *a;
-	struct ccm_options o;
+	struct sample sm;
 	struct tree *t;
 	uint64_t seq[256], rev[256];
 	size_t n, i, j, k, in_order, reversed, asks;
 
 	(void)state;
-	ccm_options_init(&o);
-	assert_int_equal(ccm_archive_open(&a, src, 1, &o), 0);
-	assert_int_equal(tree_build(&t, a, TREE_LAYOUT_PLAIN), 0);
+	t = sample_open(&sm);
 	n = tar_order(t, 1, seq, 0, 256);
 	assert_true(n >= 20);
 	in_order = read_along(t, seq, n, 0, ALL_LISTED, &asks);
@@ -489,9 +505,7 @@ static void test_plan_tree_order(void **state)
 	 * directory too. */
 	assert_true(in_order <= 2 + (n + 3) / 4);
 	assert_true(in_order < reversed);
-	tree_free(t);
-	ccm_archive_free(a);
-	ccm_options_release(&o);
+	sample_close(&sm);
 }
 
 /*
@@ -503,17 +517,13 @@ static void test_plan_tree_order(void **state)
  */
 static void test_plan_wire(void **state)
 {
-	const char *src[] = { "data/sample.ccm" };
-	struct ccm_archive *a;
-	struct ccm_options o;
+	struct sample sm;
 	struct tree *t;
 	uint64_t seq[256];
 	size_t n, asks, plain, wired, dry_plain, dry_wired, dry_small;
 
 	(void)state;
-	ccm_options_init(&o);
-	assert_int_equal(ccm_archive_open(&a, src, 1, &o), 0);
-	assert_int_equal(tree_build(&t, a, TREE_LAYOUT_PLAIN), 0);
+	t = sample_open(&sm);
 	n = tar_order(t, 1, seq, 0, 256);
 	plain = read_along_wired(t, seq, n, 0, ALL_LISTED, &asks, 4, 8, 0,
 				 &dry_plain);
@@ -527,27 +537,77 @@ static void test_plan_wire(void **state)
 	assert_int_equal(read_along_wired(t, seq, n, 0, ALL_LISTED, &asks,
 					  4, 8, 16, &dry_small), plain);
 	assert_int_equal(dry_small, dry_plain);
-	tree_free(t);
-	ccm_archive_free(a);
-	ccm_options_release(&o);
+	/* Spans growing past wire_min: wires once they have. */
+	read_along_wired(t, seq, n, 0, ALL_LISTED, &asks, 4, 16, 0,
+			 &dry_plain);
+	read_along_wired(t, seq, n, 0, ALL_LISTED, &asks, 4, 16, 8,
+			 &dry_small);
+	assert_true(dry_small < dry_plain);
+	/* With the next directories listed only when the plan asks, as
+	 * the lister does: the same, and each asked for before the pushers
+	 * reach it, so never a wait at a directory's end. */
+	assert_int_equal(read_along_wired(t, seq, n, 0, ASKED_TOO, &asks, 4,
+					  8, 4, &dry_small), wired);
+	assert_int_equal(dry_small, 0);
+	assert_true(asks > 0);
+	sample_close(&sm);
+}
+
+/*
+ * The next directory's listing is asked for as soon as the run reaches its
+ * directory's end, while the pushers still have files of it to push, not
+ * once they run out.  Here the pushers take one file per file read.
+ */
+static void test_plan_ask_early(void **state)
+{
+	struct sample sm;
+	struct ahead_plan p;
+	struct tree *t;
+	uint64_t seq[256], ino;
+	unsigned char pushed[256];
+	uint8_t listed[256];
+	size_t n, i, at, early = 0;
+
+	(void)state;
+	t = sample_open(&sm);
+	n = tar_order(t, 1, seq, 0, 256);
+	memset(&p, 0, sizeof(p));
+	memset(pushed, 0, sizeof(pushed));
+	memset(listed, 0, sizeof(listed));
+	p.listed = listed;
+	for (i = 0; i < n; i++) {
+		set_listed(listed, tree_node(t, seq[i])->parent);
+		if (!pushed[i])
+			ahead_plan_miss(&p, t, seq[i], 4, 8);
+		ino = ahead_plan_take(&p, t);
+		if (ino) {
+			at = index_of(seq, n, ino);
+			assert_true(at > i && at < n);
+			pushed[at] = 1;
+		}
+		if (p.want_list) {
+			early += ino != 0;
+			p.asked = p.want_list;
+			p.want_list = 0;
+			set_listed(listed, p.asked);
+		}
+	}
+	assert_true(early > 0);
+	sample_close(&sm);
 }
 
 /* Hints that are never read (their files came from the page cache) do
  * not use up the slots: the newest is still rendered. */
 static void test_hint_slots(void **state)
 {
-	const char *src[] = { "data/sample.ccm" };
-	struct ccm_archive *a;
-	struct ccm_options o;
+	struct sample sm;
 	struct ahead p;
 	struct tree *t;
 	uint64_t ino, last = 0;
 	size_t n = 0;
 
 	(void)state;
-	ccm_options_init(&o);
-	assert_int_equal(ccm_archive_open(&a, src, 1, &o), 0);
-	assert_int_equal(tree_build(&t, a, TREE_LAYOUT_PLAIN), 0);
+	t = sample_open(&sm);
 	ahead_init(&p, t);
 	for (ino = 1; ino <= t->nnodes; ino++) {
 		const struct tree_node *nd = tree_node(t, ino);
@@ -565,9 +625,7 @@ static void test_hint_slots(void **state)
 	assert_true(n > AHEAD_FILES);
 	assert_non_null(ahead_get(&p, last));
 	ahead_release(&p);
-	tree_free(t);
-	ccm_archive_free(a);
-	ccm_options_release(&o);
+	sample_close(&sm);
 }
 
 int main(void)
@@ -580,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_plan_dirs),
 		cmocka_unit_test(test_plan_tree_order),
 		cmocka_unit_test(test_plan_wire),
+		cmocka_unit_test(test_plan_ask_early),
 		cmocka_unit_test(test_hint_slots),
 	};
 

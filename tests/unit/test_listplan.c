@@ -172,11 +172,48 @@ static void test_exhaust(void **state)
 	listplan_release(&lp);
 }
 
+/* A reader that catches up with the lister: it jumps to the middle of
+ * what is left ahead of the reader. */
+static void test_jump(void **state)
+{
+	uint32_t count[NDIRS], dirs[NDIRS];
+	size_t n = layout(count), i, first, mid;
+	uint64_t all = 0, before = 0;
+	struct listplan lp;
+
+	(void)state;
+	for (i = 0; i < n; i++)
+		dirs[i] = (uint32_t)(i + 1);
+	assert_int_equal(listplan_init_dirs(&lp, dirs, count, n), 0);
+	for (i = 0; i < 3; i++)
+		listplan_opened(&lp, i);
+	first = listplan_peek(&lp);
+	listplan_taken(&lp, first);
+	assert_int_equal(listplan_peek(&lp), first + 1);
+	/* The reader gets to the lister's first directory. */
+	for (i = 3; i <= first; i++)
+		listplan_opened(&lp, i);
+	mid = listplan_peek(&lp);
+	for (i = first + 1; i < n; i++) {
+		all += count[i];
+		before += i < mid ? count[i] : 0;
+	}
+	assert_true(mid > first + 1 && mid < n);
+	assert_true(2 * before >= all);
+	assert_true(2 * (before - count[mid - 1]) < all);
+	/* Then on from there, the directories it skipped left to the
+	 * reader until the forward walk ends. */
+	listplan_taken(&lp, mid);
+	assert_int_equal(listplan_peek(&lp), mid + 1);
+	listplan_release(&lp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_exhaust),
+		cmocka_unit_test(test_jump),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
