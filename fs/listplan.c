@@ -28,50 +28,60 @@ static int cmp_ino(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int listplan_init(struct listplan *lp, const struct tree *t)
+/* Room for cap directories; 0, or -1 with lp zeroed. */
+static int alloc(struct listplan *lp, size_t cap)
 {
-	size_t cap = (t->ndirs < t->nnodes ? t->ndirs : t->nnodes) + 1;
-	uint32_t *dirs = malloc(cap * sizeof(*dirs));
-	uint32_t *count = malloc(cap * sizeof(*count));
-	long n = -1;
-	int err;
+	memset(lp, 0, sizeof(*lp));
+	lp->dirs = malloc(cap * sizeof(*lp->dirs));
+	lp->count = malloc(cap * sizeof(*lp->count));
+	lp->byino = malloc(2 * cap * sizeof(*lp->byino));
+	lp->state = calloc(cap, 1);
+	if (lp->dirs && lp->count && lp->byino && lp->state)
+		return 0;
+	listplan_release(lp);
+	return -1;
+}
+
+/* With dirs and count filled for n directories: the lookup by inode. */
+static void index_dirs(struct listplan *lp, size_t n)
+{
 	size_t i;
 
-	if (dirs && count)
-		n = tree_walk_dirs(t, dirs, cap);
-	for (i = 0; n > 0 && i < (size_t)n; i++)
-		count[i] = (uint32_t)tree_node(t, dirs[i])->nchildren;
-	err = n < 0 ? -1 : listplan_init_dirs(lp, dirs, count, (size_t)n);
-	free(dirs);
-	free(count);
-	if (err)
-		memset(lp, 0, sizeof(*lp));
-	return err;
+	lp->n = n;
+	for (i = 0; i < n; i++) {
+		lp->byino[2 * i] = lp->dirs[i];
+		lp->byino[2 * i + 1] = (uint32_t)i;
+	}
+	qsort(lp->byino, n, 2 * sizeof(*lp->byino), cmp_ino);
+	lp->back = n;
+}
+
+int listplan_init(struct listplan *lp, const struct tree *t)
+{
+	size_t cap = (t->ndirs < t->nnodes ? t->ndirs : t->nnodes) + 1, i;
+	long n;
+
+	if (alloc(lp, cap))
+		return -1;
+	n = tree_walk_dirs(t, lp->dirs, cap);
+	if (n < 0) {
+		listplan_release(lp);
+		return -1;
+	}
+	for (i = 0; i < (size_t)n; i++)
+		lp->count[i] = (uint32_t)tree_node(t, lp->dirs[i])->nchildren;
+	index_dirs(lp, (size_t)n);
+	return 0;
 }
 
 int listplan_init_dirs(struct listplan *lp, const uint32_t *dirs,
 		       const uint32_t *count, size_t n)
 {
-	size_t i;
-
-	memset(lp, 0, sizeof(*lp));
-	lp->dirs = malloc((n + 1) * sizeof(*lp->dirs));
-	lp->count = malloc((n + 1) * sizeof(*lp->count));
-	lp->byino = malloc(2 * (n + 1) * sizeof(*lp->byino));
-	lp->state = calloc(n + 1, 1);
-	if (!lp->dirs || !lp->count || !lp->byino || !lp->state) {
-		listplan_release(lp);
+	if (alloc(lp, n + 1))
 		return -1;
-	}
-	lp->n = n;
-	for (i = 0; i < n; i++) {
-		lp->dirs[i] = dirs[i];
-		lp->count[i] = count[i];
-		lp->byino[2 * i] = dirs[i];
-		lp->byino[2 * i + 1] = (uint32_t)i;
-	}
-	qsort(lp->byino, n, 2 * sizeof(*lp->byino), cmp_ino);
-	lp->back = n;
+	memcpy(lp->dirs, dirs, n * sizeof(*dirs));
+	memcpy(lp->count, count, n * sizeof(*count));
+	index_dirs(lp, n);
 	return 0;
 }
 
